@@ -1,0 +1,271 @@
+"""Model files: one ``.safetensors`` file, written atomically, validated before use.
+
+Tensors carry the names and layouts of PyTorch's word_language_model ``RNNModel`` state
+dict, so ``torch.nn.LSTM`` loads them unchanged (a tied model stores ``decoder.weight`` as
+a copy of ``encoder.weight``, as that state dict does). Extra tensors named ``optim.*``
+(optimiser moments) and ``state.*`` (the recurrent state of an interrupted epoch) serve
+``--resume``. The header's string metadata holds:
+
+    format     "lstmcli/1"
+    model      ModelConfig as JSON
+    train      training settings as JSON
+    vocab      JSON list of tokens in id order
+    tokenizer  JSON {"name", "options", "versions"}
+    history    JSON list of per-epoch figures
+    resume     JSON counters, schedule and RNG state (absent in a finished model)
+    example    a sentence from the training text, for ``lstm trace`` without arguments
+
+Nothing is ever unpickled. The header is read and checked (format, names, shapes, dtypes,
+offsets, vocabulary size) before any tensor is loaded, so a hostile file cannot make the
+loader allocate more than the file holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lstmcli.errors import CheckpointError, LstmError
+from lstmcli.model import ModelConfig, Params, param_shapes
+
+FORMAT = "lstmcli/1"
+MAX_HEADER_BYTES = 256 * 1024 * 1024
+_DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
+_EXTRA_PREFIXES = ("optim.", "state.")
+
+
+@dataclass
+class Checkpoint:
+    """Everything a model file holds."""
+
+    config: ModelConfig
+    params: Params
+    vocab: list[str]
+    tokenizer: dict
+    train: dict = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    resume: dict | None = None
+    example: str = ""
+
+
+def _tensors(ckpt: Checkpoint) -> dict[str, np.ndarray]:
+    tensors = {k: np.ascontiguousarray(v) for k, v in ckpt.params.items()}
+    if ckpt.config.tie_weights:  # as in PyTorch's state dict: both names, same values
+        tensors["decoder.weight"] = tensors["encoder.weight"]
+    for k, v in ckpt.extra.items():
+        if not k.startswith(_EXTRA_PREFIXES):
+            raise LstmError(f"extra tensor {k!r} must start with one of {_EXTRA_PREFIXES}")
+        tensors[k] = np.ascontiguousarray(v)  # safetensors mis-saves strided arrays
+    return tensors
+
+
+def to_bytes(ckpt: Checkpoint) -> bytes:
+    """The safetensors encoding of a checkpoint."""
+    from safetensors.numpy import save
+
+    meta = {
+        "format": FORMAT,
+        "model": json.dumps(ckpt.config.to_dict()),
+        "train": json.dumps(ckpt.train),
+        "vocab": json.dumps(ckpt.vocab, ensure_ascii=False),
+        "tokenizer": json.dumps(ckpt.tokenizer, ensure_ascii=False),
+        "history": json.dumps(ckpt.history),
+        "example": ckpt.example,
+    }
+    if ckpt.resume is not None:
+        meta["resume"] = json.dumps(ckpt.resume)
+    return save(_tensors(ckpt), metadata=meta)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
+
+    The bytes go to a temporary file in the same folder (one fixed name per target, so an
+    interrupted write leaves no pile of them), are flushed and fsynced, then renamed over
+    the target with ``os.replace``.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        try:  # make the rename itself durable
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+    except OSError as e:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        reason = e.strerror or str(e)
+        raise CheckpointError(
+            f"cannot write {path}: {reason}; free some disk space or choose another --out"
+        ) from None
+
+
+def save(path: str | os.PathLike, ckpt: Checkpoint) -> None:
+    """Write a checkpoint atomically."""
+    atomic_write(path, to_bytes(ckpt))
+
+
+def _refuse(path: Path, why: str) -> CheckpointError:
+    return CheckpointError(f"{path}: {why}")
+
+
+def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str], int]:
+    """Read and sanity-check the safetensors header without loading tensors.
+
+    Returns (tensor entries, metadata, byte offset of the data section).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise _refuse(path, "no such model file; train one with `lstm train` or pass --model")
+    if not path.is_file():
+        raise _refuse(path, "is not a file; pass the path of a .safetensors model file")
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise _refuse(path, "too short to be a model file (empty or truncated)")
+            if head[:1] == b"\x80" or head[:2] == b"PK":
+                raise _refuse(
+                    path,
+                    "looks like a pickle or PyTorch file; lstmcli only loads .safetensors "
+                    "models and never unpickles",
+                )
+            (n,) = struct.unpack("<Q", head)
+            if n > min(size - 8, MAX_HEADER_BYTES):
+                raise _refuse(path, "not a safetensors model file (corrupt or truncated header)")
+            raw = f.read(n)
+    except OSError as e:
+        raise _refuse(path, f"cannot read the model file: {e.strerror}") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _refuse(path, "not a safetensors model file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise _refuse(path, "not a safetensors model file (header is not a JSON object)")
+    meta = header.pop("__metadata__", None)
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise _refuse(path, "not an lstmcli model (no lstmcli metadata in the header)")
+    if meta.get("format") != FORMAT:
+        raise _refuse(
+            path,
+            f"unsupported model format {meta.get('format')!r} (this lstmcli reads {FORMAT}); "
+            "retrain the model with this version",
+        )
+    data_start = 8 + n
+    data_len = size - data_start
+    for name, entry in header.items():
+        try:
+            dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
+            count = int(np.prod(shape, dtype=object))
+            ok = (
+                dtype in _DTYPES
+                and all(isinstance(s, int) and s >= 0 for s in shape)
+                and isinstance(begin, int)
+                and isinstance(end, int)
+                and 0 <= begin <= end <= data_len
+                and end - begin == count * np.dtype(_DTYPES[dtype]).itemsize
+            )
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise _refuse(path, f"tensor {name!r} has a corrupt entry in the header")
+    return header, meta, data_start
+
+
+def _json(path: Path, meta: dict[str, str], key: str, kind: type, default=None):
+    if key not in meta:
+        if default is not None:
+            return default
+        raise _refuse(path, f"metadata {key!r} is missing; the file is not a complete model")
+    try:
+        value = json.loads(meta[key])
+    except json.JSONDecodeError:
+        raise _refuse(path, f"metadata {key!r} is not valid JSON") from None
+    if not isinstance(value, kind):
+        raise _refuse(path, f"metadata {key!r} should be a JSON {kind.__name__}")
+    return value
+
+
+def load(path: str | os.PathLike) -> Checkpoint:
+    """Load and validate a model file; raise CheckpointError with one line otherwise."""
+    path = Path(path)
+    header, meta, _ = read_header(path)
+    try:
+        config = ModelConfig.from_dict(_json(path, meta, "model", dict))
+    except (LstmError, TypeError) as e:
+        raise _refuse(path, f"invalid model settings ({e})") from None
+    vocab = _json(path, meta, "vocab", list)
+    if len(vocab) != config.vocab_size or not all(isinstance(t, str) for t in vocab):
+        raise _refuse(
+            path, f"vocabulary has {len(vocab)} entries but the model expects {config.vocab_size}"
+        )
+    if len(set(vocab)) != len(vocab):
+        raise _refuse(path, "vocabulary has duplicate tokens")
+    tokenizer = _json(path, meta, "tokenizer", dict)
+    expected = param_shapes(config)
+    if config.tie_weights:
+        expected = {**expected, "decoder.weight": (config.vocab_size, config.hidden_size)}
+    want_dtype = {"float32": "F32", "float64": "F64"}[config.dtype]
+    for name, shape in expected.items():
+        entry = header.get(name)
+        if entry is None:
+            raise _refuse(path, f"tensor {name!r} is missing")
+        if tuple(entry["shape"]) != shape:
+            raise _refuse(
+                path, f"tensor {name!r} has shape {tuple(entry['shape'])}, the model needs {shape}"
+            )
+        if entry["dtype"] != want_dtype:
+            raise _refuse(
+                path, f"tensor {name!r} is {entry['dtype']}, the model needs {want_dtype}"
+            )
+    unknown = [k for k in header if k not in expected and not k.startswith(_EXTRA_PREFIXES)]
+    if unknown:
+        raise _refuse(path, f"unexpected tensor {unknown[0]!r}; not an lstmcli model")
+
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as st_load
+
+    try:
+        arrays = st_load(path.read_bytes())
+    except (SafetensorError, OSError, ValueError) as e:
+        raise _refuse(path, f"cannot read the tensors ({e})") from None
+    arrays = {k: v if v.flags.writeable else v.copy() for k, v in arrays.items()}
+    params = {k: arrays.pop(k) for k in param_shapes(config)}
+    if config.tie_weights:
+        dec = arrays.pop("decoder.weight")
+        if not np.array_equal(dec, params["encoder.weight"]):
+            raise _refuse(path, "tied model whose decoder.weight differs from encoder.weight")
+    for name, p in params.items():
+        if not np.isfinite(p).all():
+            raise _refuse(path, f"tensor {name!r} holds NaN or infinite values")
+    resume = _json(path, meta, "resume", dict) if "resume" in meta else None
+    return Checkpoint(
+        config=config,
+        params=params,
+        vocab=vocab,
+        tokenizer=tokenizer,
+        train=_json(path, meta, "train", dict, {}),
+        history=_json(path, meta, "history", list, []),
+        extra=arrays,
+        resume=resume,
+        example=meta.get("example", ""),
+    )

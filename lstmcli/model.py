@@ -1,0 +1,386 @@
+"""The language model: embedding → L recurrent layers → linear decoder → softmax.
+
+Parameters are a ``dict[str, np.ndarray]`` keyed by the tensor names of PyTorch's
+``examples/word_language_model`` ``RNNModel`` state dict, so the same names serve the
+optimiser, the gradient check and the checkpoint::
+
+    encoder.weight      (V, E)       embedding
+    rnn.weight_ih_l{k}  (G·H, in)    in = E for k = 0, else H; G = 4 (lstm) or 1 (rnn)
+    rnn.weight_hh_l{k}  (G·H, H)
+    rnn.bias_ih_l{k}    (G·H,)
+    rnn.bias_hh_l{k}    (G·H,)
+    decoder.weight      (V, H)       absent when tied: the decoder uses encoder.weight
+    decoder.bias        (V,)
+
+Loss: mean cross-entropy per token, perplexity = exp(loss). Inverted dropout (training
+only) on the embeddings, between layers and before the decoder, as in that model.
+
+Two ways to run it:
+- windows for training and evaluation (:func:`loss_and_grads`, :func:`window_loss`):
+  time-major ids (T, B), state carried in and out, gradients exact through the window;
+- the stateful inference API (:func:`step`, :func:`run`): one token at a time, returning
+  the next-token logits and, per layer, the gate values and states. ``run`` is a loop over
+  ``step``, so feeding a sequence whole or token by token gives identical numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from lstmcli import cells
+from lstmcli.errors import LstmError
+from lstmcli.workspace import Workspace
+
+Params = dict[str, np.ndarray]
+CELLS = ("lstm", "rnn")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the model; saved in every checkpoint as JSON."""
+
+    vocab_size: int
+    embed_size: int = 200
+    hidden_size: int = 200
+    num_layers: int = 2
+    cell: str = "lstm"  # "lstm" | "rnn"
+    dropout: float = 0.0
+    tie_weights: bool = False
+    init_scale: float = 0.1
+    forget_bias: float = 0.0
+    dtype: str = "float32"  # "float32" | "float64"
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "embed_size", "hidden_size", "num_layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise LstmError(f"{name} must be a positive integer, got {value!r}")
+        if self.cell not in CELLS:
+            raise LstmError(f"unknown cell {self.cell!r}; use one of: {', '.join(CELLS)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise LstmError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.tie_weights and self.embed_size != self.hidden_size:
+            raise LstmError(
+                f"tied weights need embed size == hidden size, got {self.embed_size} "
+                f"and {self.hidden_size}; set both to the same value"
+            )
+        if not self.init_scale > 0:
+            raise LstmError(f"init_scale must be positive, got {self.init_scale}")
+        if self.dtype not in DTYPES:
+            raise LstmError(f"unknown dtype {self.dtype!r}; use one of: {', '.join(DTYPES)}")
+
+    @property
+    def gates(self) -> int:
+        """Rows per unit in the recurrent weights: 4 for the LSTM (i, f, g, o), 1 for the RNN."""
+        return 4 if self.cell == "lstm" else 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise LstmError(f"unknown model settings: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Name → shape of every trainable parameter, in a fixed order."""
+    V, E, H, G = cfg.vocab_size, cfg.embed_size, cfg.hidden_size, cfg.gates
+    shapes: dict[str, tuple[int, ...]] = {"encoder.weight": (V, E)}
+    for k in range(cfg.num_layers):
+        n_in = E if k == 0 else H
+        shapes[f"rnn.weight_ih_l{k}"] = (G * H, n_in)
+        shapes[f"rnn.weight_hh_l{k}"] = (G * H, H)
+        shapes[f"rnn.bias_ih_l{k}"] = (G * H,)
+        shapes[f"rnn.bias_hh_l{k}"] = (G * H,)
+    if not cfg.tie_weights:
+        shapes["decoder.weight"] = (V, H)
+    shapes["decoder.bias"] = (V,)
+    return shapes
+
+
+def num_params(cfg: ModelConfig) -> int:
+    """Number of trainable scalars."""
+    return sum(int(np.prod(s)) for s in param_shapes(cfg).values())
+
+
+def init_params(cfg: ModelConfig, rng: np.random.Generator) -> Params:
+    """Uniform(−s, s) weights and biases, zero decoder bias, optional forget-gate bias."""
+    s, dt = cfg.init_scale, np.dtype(cfg.dtype)
+    params: Params = {}
+    for name, shape in param_shapes(cfg).items():
+        if name == "decoder.bias":
+            params[name] = np.zeros(shape, dt)
+        else:
+            params[name] = rng.uniform(-s, s, size=shape).astype(dt)
+    if cfg.cell == "lstm" and cfg.forget_bias:
+        H = cfg.hidden_size
+        for k in range(cfg.num_layers):
+            params[f"rnn.bias_ih_l{k}"][H : 2 * H] += cfg.forget_bias
+    return params
+
+
+def decoder_weight(params: Params) -> np.ndarray:
+    """The (V, H) decoder matrix: its own, or the embedding when tied."""
+    return params.get("decoder.weight", params["encoder.weight"])
+
+
+class LayerState(NamedTuple):
+    """The recurrent state of one layer: h (B, H) and, for the LSTM, c (B, H)."""
+
+    h: np.ndarray
+    c: np.ndarray | None
+
+
+State = list[LayerState]
+
+
+def zero_state(cfg: ModelConfig, batch_size: int) -> State:
+    """All-zero state for ``batch_size`` streams, as at the start of every epoch."""
+    dt, H = np.dtype(cfg.dtype), cfg.hidden_size
+    lstm = cfg.cell == "lstm"
+    return [
+        LayerState(np.zeros((batch_size, H), dt), np.zeros((batch_size, H), dt) if lstm else None)
+        for _ in range(cfg.num_layers)
+    ]
+
+
+def _dropout_mask(
+    rng: np.random.Generator, shape: tuple[int, ...], p: float, dt: np.dtype, out: np.ndarray
+) -> np.ndarray:
+    """Inverted-dropout mask: 0 with probability p, else 1/(1 − p)."""
+    rng.random(shape, dtype=dt, out=out)
+    np.greater_equal(out, p, out=out)  # bools stored as 0.0 / 1.0
+    out *= 1.0 / (1.0 - p)
+    return out
+
+
+class _Forward(NamedTuple):
+    caches: list
+    masks: list  # dropout masks per dropout site, or None
+    top: np.ndarray  # (T·B, H) decoder input
+    state: State
+
+
+def _forward(
+    params: Params,
+    cfg: ModelConfig,
+    x: np.ndarray,
+    state: State,
+    ws: Workspace,
+    rng: np.random.Generator | None,
+) -> _Forward:
+    """Embedding and recurrent layers over a window x (T, B); dropout when rng is given."""
+    T, B = x.shape
+    dt = np.dtype(cfg.dtype)
+    p = cfg.dropout if rng is not None else 0.0
+    emb = ws.get("emb", (T, B, cfg.embed_size), dt)
+    np.take(params["encoder.weight"], x, axis=0, out=emb)  # (T, B, E)
+    masks: list = []
+    inp = emb
+    caches, new_state = [], []
+    for k in range(cfg.num_layers):
+        if p > 0:  # dropout on this layer's input (a copy: the layer below keeps its output)
+            m = _dropout_mask(rng, inp.shape, p, dt, ws.get(f"mask{k}", inp.shape, dt))
+            inp = np.multiply(inp, m, out=ws.get(f"dropped{k}", inp.shape, dt))
+            masks.append(m)
+        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+        b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
+        if cfg.cell == "lstm":
+            out, hT, cT, cache = cells.lstm_forward(
+                inp, state[k].h, state[k].c, W_ih, W_hh, b, ws, key=f"l{k}"
+            )
+            new_state.append(LayerState(hT.copy(), cT.copy()))
+        else:
+            out, hT, cache = cells.rnn_forward(inp, state[k].h, W_ih, W_hh, b, ws, key=f"l{k}")
+            new_state.append(LayerState(hT.copy(), None))
+        caches.append(cache)
+        inp = out
+    top = inp.reshape(T * B, cfg.hidden_size)
+    if p > 0:  # dropout before the decoder, on a copy: the layer output stays in the cache
+        m = _dropout_mask(rng, top.shape, p, dt, ws.get("mask_top", top.shape, dt))
+        top = np.multiply(top, m, out=ws.get("top", top.shape, dt))
+        masks.append(m)
+    return _Forward(caches, masks, top, new_state)
+
+
+def _logits(params: Params, top: np.ndarray, ws: Workspace) -> np.ndarray:
+    """Decoder: (N, H) → (N, V) logits in a workspace buffer."""
+    W_d = decoder_weight(params)
+    logits = ws.get("logits", (top.shape[0], W_d.shape[0]), top.dtype)
+    np.matmul(top, W_d.T, out=logits)
+    logits += params["decoder.bias"]
+    return logits
+
+
+def _softmax_xent(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row cross-entropy; turns ``logits`` into softmax probabilities in place.
+
+    Returns (nll per row (N,) float64, logits now holding probabilities).
+    """
+    N = logits.shape[0]
+    logits -= logits.max(axis=1, keepdims=True)  # stable: max logit is 0
+    target = logits[np.arange(N), y].astype(np.float64)
+    np.exp(logits, out=logits)
+    z = logits.sum(axis=1, dtype=np.float64)
+    logits *= (1.0 / z).astype(logits.dtype)[:, None]
+    return np.log(z) - target, logits
+
+
+def loss_and_grads(
+    params: Params,
+    cfg: ModelConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    state: State,
+    ws: Workspace,
+    rng: np.random.Generator | None = None,
+) -> tuple[float, Params, State]:
+    """Mean cross-entropy of a window and the exact gradient of every parameter.
+
+    x, y: (T, B) int ids, y the next token of x. state: carried in from the previous
+    window (its gradient is stopped at the window edge). rng: dropout masks; None turns
+    dropout off. Returns (loss, grads, new state); grads live in ``ws`` and are
+    overwritten by the next call.
+    """
+    T, B = x.shape
+    N = T * B
+    dt = np.dtype(cfg.dtype)
+    fw = _forward(params, cfg, x, state, ws, rng if cfg.dropout > 0 else None)
+    probs = _logits(params, fw.top, ws)
+    nll, probs = _softmax_xent(probs, y.reshape(N))
+    loss = float(nll.mean())
+
+    grads = {name: ws.get(f"grad:{name}", p.shape, dt) for name, p in params.items()}
+    # softmax + cross-entropy: dlogits = (p − onehot(y)) / N
+    dlogits = probs
+    dlogits[np.arange(N), y.reshape(N)] -= 1.0
+    dlogits *= dt.type(1.0 / N)
+    W_d = decoder_weight(params)
+    dW_d = grads["decoder.weight"] if "decoder.weight" in params else grads["encoder.weight"]
+    np.matmul(dlogits.T, fw.top, out=dW_d)  # (V, H)
+    np.sum(dlogits, axis=0, out=grads["decoder.bias"])
+    dtop = ws.get("dtop", (N, cfg.hidden_size), dt)
+    np.matmul(dlogits, W_d, out=dtop)  # (N, H)
+    masks = list(fw.masks)
+    if masks:
+        dtop *= masks.pop()
+    dh = dtop.reshape(T, B, cfg.hidden_size)
+    for k in range(cfg.num_layers - 1, -1, -1):
+        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+        g = cells.CellGrads(
+            grads[f"rnn.weight_ih_l{k}"], grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_ih_l{k}"]
+        )
+        backward = cells.lstm_backward if cfg.cell == "lstm" else cells.rnn_backward
+        dh, _ = backward(dh, fw.caches[k], W_ih, W_hh, ws, key=f"l{k}", grads=g)
+        grads[f"rnn.bias_hh_l{k}"][...] = g.db  # b_ih and b_hh enter as one sum
+        if masks:
+            dh *= masks.pop()
+    # embedding: scatter-add the input gradient into the rows that were looked up
+    dE = grads["encoder.weight"]
+    if cfg.tie_weights:
+        dE_emb = ws.zeros("dE_emb", dE.shape, dt)
+        np.add.at(dE_emb, x.reshape(N), dh.reshape(N, cfg.embed_size))
+        dE += dE_emb
+    else:
+        dE.fill(0)
+        np.add.at(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
+    return loss, grads, fw.state
+
+
+def window_loss(
+    params: Params, cfg: ModelConfig, x: np.ndarray, y: np.ndarray, state: State, ws: Workspace
+) -> tuple[float, State]:
+    """Summed cross-entropy (nats) of a window without dropout, and the new state."""
+    T, B = x.shape
+    fw = _forward(params, cfg, x, state, ws, None)
+    nll, _ = _softmax_xent(_logits(params, fw.top, ws), y.reshape(T * B))
+    return float(nll.sum()), fw.state
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities (float64) from logits (…, V)."""
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+GATE_NAMES = ("i", "f", "g", "o", "c", "h")
+
+
+class StepOutput(NamedTuple):
+    """One inference step: logits (B, V), per layer a dict of (B, H) arrays, the new state.
+
+    For the LSTM each layer dict has i, f, g, o, c, h; for the RNN only h.
+    """
+
+    logits: np.ndarray
+    layers: list[dict[str, np.ndarray]]
+    state: State
+
+
+def step(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State) -> StepOutput:
+    """Feed one token per stream, ids (B,); the state is not modified."""
+    x = params["encoder.weight"][ids]  # (B, E)
+    H = cfg.hidden_size
+    layers, new_state = [], []
+    for k in range(cfg.num_layers):
+        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+        b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
+        if cfg.cell == "lstm":
+            h, c, a = cells.lstm_step(x, state[k].h, state[k].c, W_ih, W_hh, b)
+            layers.append(
+                {
+                    "i": a[:, :H],
+                    "f": a[:, H : 2 * H],
+                    "g": a[:, 2 * H : 3 * H],
+                    "o": a[:, 3 * H :],
+                    "c": c,
+                    "h": h,
+                }
+            )
+            new_state.append(LayerState(h, c))
+        else:
+            h = cells.rnn_step(x, state[k].h, W_ih, W_hh, b)
+            layers.append({"h": h})
+            new_state.append(LayerState(h, None))
+        x = h
+    logits = x @ decoder_weight(params).T + params["decoder.bias"]
+    return StepOutput(logits, layers, new_state)
+
+
+class RunOutput(NamedTuple):
+    """A sequence fed token by token: logits (T, V) after each token, per layer a dict of
+    (T, H) arrays (see :class:`StepOutput`), and the final state."""
+
+    logits: np.ndarray
+    layers: list[dict[str, np.ndarray]]
+    state: State
+
+
+def run(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State | None = None) -> RunOutput:
+    """Feed a sequence of token ids (T,) to one stream, one :func:`step` at a time."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) == 0:
+        raise LstmError("run needs a non-empty 1-D sequence of token ids")
+    state = zero_state(cfg, 1) if state is None else state
+    logits, records = [], []
+    for t in range(len(ids)):
+        out = step(params, cfg, ids[t : t + 1], state)
+        logits.append(out.logits[0])
+        records.append(out.layers)
+        state = out.state
+    layers = [
+        {name: np.stack([r[k][name][0] for r in records]) for name in records[0][k]}
+        for k in range(cfg.num_layers)
+    ]
+    return RunOutput(np.stack(logits), layers, state)

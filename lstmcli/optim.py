@@ -1,0 +1,169 @@
+"""Optimisers, gradient clipping and learning-rate schedules.
+
+Parameters, gradients and optimiser state are dicts with the same keys, so every
+operation here is one loop over names and knows nothing of the model's structure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from lstmcli.errors import LstmError
+
+Arrays = dict[str, np.ndarray]
+
+
+def global_norm(grads: Arrays) -> float:
+    """‖g‖₂ over all gradients together."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+
+
+def clip_grads(grads: Arrays, max_norm: float) -> float:
+    """Scale all gradients in place so their global norm is at most ``max_norm``.
+
+    Returns the norm before clipping (``max_norm`` ≤ 0 turns clipping off).
+    """
+    norm = global_norm(grads)
+    if max_norm > 0 and norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads.values():
+            g *= g.dtype.type(scale)
+    return norm
+
+
+class SGD:
+    """Plain stochastic gradient descent: p ← p − lr·g."""
+
+    name = "sgd"
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+        self.t = 0
+        self._tmp: Arrays = {}
+
+    def step(self, params: Arrays, grads: Arrays) -> None:
+        for name, p in params.items():
+            tmp = self._tmp.get(name)
+            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+                tmp = self._tmp[name] = np.empty_like(p)
+            np.multiply(grads[name], p.dtype.type(self.lr), out=tmp)
+            p -= tmp
+        self.t += 1
+
+    def state_tensors(self) -> Arrays:
+        return {}
+
+    def load_state(self, tensors: Arrays, t: int) -> None:
+        self.t = t
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with bias correction::
+
+    m ← β₁m + (1 − β₁)g    v ← β₂v + (1 − β₂)g²    p ← p − lr·m̂ / (√v̂ + ε)
+    """
+
+    name = "adam"
+
+    def __init__(
+        self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.t = 0
+        self.m: Arrays = {}
+        self.v: Arrays = {}
+        self._tmp: Arrays = {}
+
+    def step(self, params: Arrays, grads: Arrays) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        # fold both bias corrections into the step size
+        lr_t = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        eps_t = self.eps * math.sqrt(1 - b2**self.t)
+        for name, p in params.items():
+            g = grads[name]
+            if name not in self.m:
+                self.m[name] = np.zeros_like(p)
+                self.v[name] = np.zeros_like(p)
+                self._tmp[name] = np.empty_like(p)
+            m, v, tmp = self.m[name], self.v[name], self._tmp[name]
+            m *= b1
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp  # m ← β₁m + (1 − β₁)g
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp  # v ← β₂v + (1 − β₂)g²
+            np.sqrt(v, out=tmp)
+            tmp += eps_t
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            p -= tmp
+
+    def state_tensors(self) -> Arrays:
+        """Moments as named tensors, for the checkpoint."""
+        out = {f"optim.m.{k}": v for k, v in self.m.items()}
+        out.update({f"optim.v.{k}": v for k, v in self.v.items()})
+        return out
+
+    def load_state(self, tensors: Arrays, t: int) -> None:
+        self.t = t
+        for key, arr in tensors.items():
+            kind, name = key.split(".", 2)[1:]
+            (self.m if kind == "m" else self.v)[name] = arr.copy()
+            self._tmp[name] = np.empty_like(arr)
+
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+def make_optimizer(name: str, lr: float) -> SGD | Adam:
+    if name == "sgd":
+        return SGD(lr)
+    if name == "adam":
+        return Adam(lr)
+    raise LstmError(f"unknown optimizer {name!r}; use one of: {', '.join(OPTIMIZERS)}")
+
+
+@dataclass
+class LRSchedule:
+    """Learning rate by epoch: multiply by ``decay`` every epoch after ``decay_after``
+    (Zaremba et al.), and/or whenever validation perplexity fails to improve.
+
+    The schedule also counts epochs without improvement, for early stopping.
+    """
+
+    lr: float
+    decay: float = 0.5
+    decay_after: int | None = None  # epochs at full rate, then decay every epoch
+    decay_on_plateau: bool = True
+    best: float = math.inf
+    bad_epochs: int = 0
+
+    def end_epoch(self, epoch: int, valid_ppl: float | None) -> bool:
+        """Update after 1-based ``epoch``; returns True if validation improved."""
+        improved = valid_ppl is not None and valid_ppl < self.best
+        if improved:
+            self.best = valid_ppl
+            self.bad_epochs = 0
+        elif valid_ppl is not None:
+            self.bad_epochs += 1
+        if self.decay_after is not None and epoch >= self.decay_after:
+            self.lr *= self.decay
+        elif self.decay_on_plateau and valid_ppl is not None and not improved:
+            self.lr *= self.decay
+        return improved
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["best"] = None if math.isinf(self.best) else self.best
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LRSchedule:
+        d = dict(d)
+        d["best"] = math.inf if d.get("best") is None else d["best"]
+        return cls(**d)

@@ -1,0 +1,37 @@
+"""Reusable scratch buffers for the forward and backward passes.
+
+Training calls the same shapes thousands of times; allocating fresh (T, B, 4H) and
+(B·T, V) arrays each time costs page faults and memory traffic. A :class:`Workspace` hands
+out one buffer per name and keeps it while the shape and dtype stay the same. It is owned
+by whoever runs the model (the trainer, an evaluator) and passed explicitly; arrays it
+returns are overwritten by the next call that asks for the same name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Workspace:
+    """Named scratch arrays, reallocated only when a shape or dtype changes."""
+
+    def __init__(self) -> None:
+        self._bufs: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        """An uninitialised array of ``shape`` and ``dtype`` kept under ``name``."""
+        buf = self._bufs.get(name)
+        if buf is None or buf.shape != tuple(shape) or buf.dtype != np.dtype(dtype):
+            buf = np.empty(shape, dtype=dtype)
+            self._bufs[name] = buf
+        return buf
+
+    def zeros(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        """Like :meth:`get`, filled with zeros."""
+        buf = self.get(name, shape, dtype)
+        buf.fill(0)
+        return buf
+
+    def nbytes(self) -> int:
+        """Bytes held by all buffers."""
+        return sum(b.nbytes for b in self._bufs.values())
