@@ -35,12 +35,14 @@ import numpy as np
 from lstmcli.workspace import Workspace
 
 # σ(a) = ½ + ½·tanh(½a): per-gate scale before tanh, and the affine map after it,
-# for gates i, f, g, o, shaped (4, 1) to broadcast over a (…, 4, H) view.
-_PRE = np.array([0.5, 0.5, 1.0, 0.5])[:, None]
-_POST = {
-    np.dtype(dt): (_PRE.astype(dt), np.array([0.5, 0.5, 0.0, 0.5], dt)[:, None])
-    for dt in (np.float32, np.float64)
-}
+# for gates i, f, g, o.
+_PRE = (0.5, 0.5, 1.0, 0.5)
+_SHIFT = (0.5, 0.5, 0.0, 0.5)
+
+
+def _gate_vectors(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(4H,) scale and shift vectors for gates laid out i, f, g, o."""
+    return np.repeat(np.array(_PRE, dtype), H), np.repeat(np.array(_SHIFT, dtype), H)
 
 
 class LSTMCache(NamedTuple):
@@ -68,19 +70,15 @@ class CellGrads(NamedTuple):
     db: np.ndarray
 
 
-def _activate(a: np.ndarray) -> np.ndarray:
-    """Turn pre-activations (…, 4H), with i, f, o already halved, into gate values, in place."""
-    scale, shift = _POST[a.dtype]
+def _activate(a: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Turn pre-activations (…, 4H), with i, f, o already halved, into gate values, in place.
+
+    tanh, then ½x + ½ on the i, f, o columns (``scale``/``shift`` from :func:`_gate_vectors`).
+    """
     np.tanh(a, out=a)
-    a4 = a.reshape(*a.shape[:-1], 4, a.shape[-1] // 4)
-    a4 *= scale
-    a4 += shift
+    a *= scale
+    a += shift
     return a
-
-
-def _gate_scale(H: int, dtype: np.dtype) -> np.ndarray:
-    """The (4H,) vector that halves the i, f and o columns."""
-    return np.repeat(_PRE[:, 0], H).astype(dtype)
 
 
 def lstm_forward(
@@ -110,17 +108,18 @@ def lstm_forward(
     h[0] = h0
     c[0] = c0
 
-    s = _gate_scale(H, dt)
+    s, shift = _gate_vectors(H, dt)
     # input projections of every step in one GEMM, already scaled for the tanh trick
     np.matmul(x.reshape(T * B, D), W_ih.T, out=gates.reshape(T * B, 4 * H))
     gates += b
     gates *= s
-    W_hh_s = W_hh.T * s  # (H, 4H), columns i, f, o halved
+    W_hh_s = np.ascontiguousarray(W_hh.T)  # (H, 4H); row-major is the faster GEMM operand
+    W_hh_s *= s  # columns i, f, o halved
     for t in range(T):
         a = gates[t]  # (B, 4H)
         np.matmul(h[t], W_hh_s, out=tmp4)
         a += tmp4  # a_t = W_ih x_t + W_hh h_{t-1} + b
-        _activate(a)  # i, f, g, o
+        _activate(a, s, shift)  # i, f, g, o
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         np.multiply(f, c[t], out=c[t + 1])
         np.multiply(i, g, out=tmp)
@@ -215,9 +214,9 @@ def lstm_step(
     Returns the new h (B, H), the new c (B, H) and the gates (B, 4H) in order i, f, g, o.
     """
     H = h.shape[1]
-    s = _gate_scale(H, x.dtype)
+    s, shift = _gate_vectors(H, x.dtype)
     a = (x @ W_ih.T + h @ W_hh.T + b) * s
-    _activate(a)
+    _activate(a, s, shift)
     i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
     c_new = f * c + i * g
     h_new = o * np.tanh(c_new)
@@ -246,7 +245,7 @@ def rnn_forward(
     h[0] = h0
     np.matmul(x.reshape(T * B, D), W_ih.T, out=h[1:].reshape(T * B, H))
     h[1:] += b
-    W_hh_T = W_hh.T
+    W_hh_T = np.ascontiguousarray(W_hh.T)
     for t in range(T):
         np.matmul(h[t], W_hh_T, out=tmp)
         h[t + 1] += tmp

@@ -220,18 +220,33 @@ def _logits(params: Params, top: np.ndarray, ws: Workspace) -> np.ndarray:
     return logits
 
 
-def _softmax_xent(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row cross-entropy; turns ``logits`` into softmax probabilities in place.
+def _softmax_xent(
+    logits: np.ndarray, y: np.ndarray, rows: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row cross-entropy; turns ``logits`` (N, V) into softmax probabilities in place.
 
+    Works through ``rows`` rows at a time so each block stays in cache across its passes.
     Returns (nll per row (N,) float64, logits now holding probabilities).
     """
     N = logits.shape[0]
-    logits -= logits.max(axis=1, keepdims=True)  # stable: max logit is 0
-    target = logits[np.arange(N), y].astype(np.float64)
-    np.exp(logits, out=logits)
-    z = logits.sum(axis=1, dtype=np.float64)
-    logits *= (1.0 / z).astype(logits.dtype)[:, None]
-    return np.log(z) - target, logits
+    nll = np.empty(N)
+    for r in range(0, N, rows):
+        z = logits[r : r + rows]
+        z -= z.max(axis=1, keepdims=True)  # stable: the largest logit is 0
+        target = z[np.arange(len(z)), y[r : r + rows]].astype(np.float64)
+        np.exp(z, out=z)
+        total = z.sum(axis=1)
+        z *= (1 / total)[:, None]
+        nll[r : r + rows] = np.log(total.astype(np.float64)) - target
+    return nll, logits
+
+
+def _scatter_add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+    """out[idx[n]] += rows[n] for every n, repeated indices summed (a fast ``np.add.at``)."""
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+    out[sorted_idx[starts]] += np.add.reduceat(rows[order], starts, axis=0)
 
 
 def loss_and_grads(
@@ -283,15 +298,11 @@ def loss_and_grads(
         grads[f"rnn.bias_hh_l{k}"][...] = g.db  # b_ih and b_hh enter as one sum
         if masks:
             dh *= masks.pop()
-    # embedding: scatter-add the input gradient into the rows that were looked up
+    # embedding: add each position's input gradient into the row it looked up
     dE = grads["encoder.weight"]
-    if cfg.tie_weights:
-        dE_emb = ws.zeros("dE_emb", dE.shape, dt)
-        np.add.at(dE_emb, x.reshape(N), dh.reshape(N, cfg.embed_size))
-        dE += dE_emb
-    else:
+    if not cfg.tie_weights:
         dE.fill(0)
-        np.add.at(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
+    _scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
     return loss, grads, fw.state
 
 
