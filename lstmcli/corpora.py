@@ -1,0 +1,49 @@
+"""Where the bundled corpora live, and how to find one by name.
+
+An installed wheel carries them in ``lstmcli/_corpora`` (pyproject.toml copies the
+top-level ``corpora/`` folder there); a source checkout has them in ``corpora/`` next to
+the package. The first of the two that exists wins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lstmcli
+from lstmcli.errors import DataError
+
+DEFAULT_CORPUS = "mari-ja.txt"  # the Japanese story of 麻里ちゃん and her cakes
+_PACKAGE = Path(lstmcli.__file__).resolve().parent
+
+
+def _candidates() -> list[Path]:
+    """The folders that may hold the corpora, in lookup order."""
+    return [_PACKAGE / "_corpora", _PACKAGE.parent / "corpora"]
+
+
+def bundled_dir() -> Path:
+    """The folder holding the bundled corpora."""
+    for folder in _candidates():
+        if folder.is_dir():
+            return folder
+    raise DataError(
+        f"no bundled corpora found (looked in {', '.join(str(p) for p in _candidates())}); "
+        "reinstall lstmcli"
+    )
+
+
+def list_bundled() -> list[str]:
+    """File names of the bundled corpora, sorted."""
+    return sorted(p.name for p in bundled_dir().glob("*.txt"))
+
+
+def bundled_corpus(name: str | None = None) -> Path:
+    """Path of the bundled corpus ``name`` (``mari-ja`` or ``mari-ja.txt``); None: the default."""
+    name = DEFAULT_CORPUS if name is None else name
+    folder = bundled_dir()
+    candidate = name if name.endswith(".txt") else f"{name}.txt"
+    path = folder / candidate
+    if Path(candidate).name == candidate and path.is_file():
+        return path
+    known = ", ".join(list_bundled()) or "none"
+    raise DataError(f"no bundled corpus named {name!r} (bundled: {known})")
