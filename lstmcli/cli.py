@@ -1,0 +1,398 @@
+"""The ``lstm`` command: parse, call the library, render. Nothing here computes.
+
+Errors the user can fix (:class:`~lstmcli.errors.LstmError`) become one line on stderr
+and exit status 1; usage errors exit with 2. Heavy modules (NumPy, the tokenizers, Rich
+tables) are imported inside the commands so ``lstm --help`` starts at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from lstmcli.errors import LstmError
+
+app = typer.Typer(
+    name="lstm",
+    help="Train an LSTM language model on your own text, predict the next word, and "
+    "watch its gates work token by token.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def handle_errors(fn):
+    """Turn LstmError into ``error: …`` on stderr and exit 1; Ctrl-C into exit 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LstmError as e:
+            from lstmcli.render import error, make_console
+
+            error(make_console(stderr=True), str(e))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def positive(value, name: str):
+    if value is not None and value <= 0:
+        raise typer.BadParameter(f"must be positive, got {value}", param_hint=name)
+    return value
+
+
+def _dropout(value: float | None) -> float | None:
+    if value is not None and not 0 <= value < 1:
+        raise typer.BadParameter(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _fraction(value: float | None) -> float | None:
+    if value is not None and not 0 < value < 1:
+        raise typer.BadParameter(f"must be in (0, 1), got {value}")
+    return value
+
+
+def _positive_float(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be positive, got {value}")
+    return value
+
+
+def _choice(options: tuple[str, ...]):
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in options:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(options)}")
+        return value
+
+    return check
+
+
+MODEL_OPT = typer.Option(
+    None,
+    "--model",
+    "-m",
+    help="Model file. Default: $LSTM_MODEL, else the model `lstm train` wrote last.",
+    show_default=False,
+)
+
+
+def _load_predictor(model: Path | None):
+    from lstmcli import paths
+    from lstmcli.predict import Predictor
+
+    return Predictor.load(paths.find_model(model))
+
+
+@app.command()
+@handle_errors
+def train(
+    corpus: Path = typer.Argument(
+        None,
+        help="UTF-8, Shift_JIS or EUC-JP text file. Default: the bundled Japanese corpus.",
+        show_default=False,
+    ),
+    preset: str = typer.Option(None, help="Option set: default, tiny, zaremba-small, ptb-fast."),
+    cell: str = typer.Option(
+        None, help="Recurrent cell: lstm or rnn.", callback=_choice(("lstm", "rnn"))
+    ),
+    layers: int = typer.Option(None, min=1, help="Stacked recurrent layers."),
+    hidden: int = typer.Option(None, min=1, help="Units per layer (H)."),
+    embed: int = typer.Option(None, min=1, help="Embedding size (E)."),
+    seq_len: int = typer.Option(
+        None, "--seq-len", min=1, help="TBPTT window: steps per update (T)."
+    ),
+    batch_size: int = typer.Option(None, "--batch-size", min=1, help="Parallel streams (B)."),
+    epochs: int = typer.Option(None, min=1, help="Passes over the corpus."),
+    max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this many updates."),
+    lr: float = typer.Option(None, help="Learning rate.", callback=_positive_float),
+    optimizer: str = typer.Option(None, help="sgd or adam.", callback=_choice(("sgd", "adam"))),
+    clip: float = typer.Option(None, min=0, help="Global gradient-norm clip (0: off)."),
+    dropout: float = typer.Option(
+        None, help="Dropout between layers, in [0, 1).", callback=_dropout
+    ),
+    tie_weights: bool = typer.Option(
+        None,
+        "--tie-weights/--no-tie-weights",
+        help="Decoder shares the embedding (needs --embed = --hidden).",
+        show_default=False,
+    ),
+    init_scale: float = typer.Option(
+        None, "--init-scale", help="Weights start uniform in ±this.", callback=_positive_float
+    ),
+    seed: int = typer.Option(None, help="Random seed (initialisation and dropout)."),
+    valid: Path = typer.Option(
+        None, help="Validation text file (else --val-fraction of the corpus)."
+    ),
+    val_fraction: float = typer.Option(
+        None,
+        "--val-fraction",
+        help="Tail of the corpus held out for validation.",
+        callback=_fraction,
+    ),
+    tokenizer: str = typer.Option(None, help="auto, word, space, char, ja or ja-phrase."),
+    min_freq: int = typer.Option(None, "--min-freq", min=1, help="Rarer tokens become <unk>."),
+    max_vocab: int = typer.Option(
+        None, "--max-vocab", min=2, help="Vocabulary size cap (with <eos> and <unk>)."
+    ),
+    encoding: str = typer.Option(
+        None, help="Text encoding (default: detect UTF-8, Shift_JIS, EUC-JP)."
+    ),
+    text_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto, plain or aozora (Aozora Bunko markup).",
+        callback=_choice(("auto", "plain", "aozora")),
+    ),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Where to write the model. Default: $LSTM_HOME/model.safetensors.",
+        show_default=False,
+    ),
+    resume: Path = typer.Option(
+        None, help="Continue an interrupted run from its .last.safetensors file."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="One JSON object per line instead of tables."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the model path."),
+) -> None:
+    """Train a model on a text file (or the bundled corpus) and save it.
+
+    Example usage:
+
+        lstm train                          # the bundled Japanese corpus
+
+        lstm train novel.txt --epochs 20
+
+        lstm train ptb.train.txt --valid ptb.valid.txt --preset zaremba-small
+    """
+    from lstmcli import trainjob
+
+    given_model = {
+        "cell": cell,
+        "num_layers": layers,
+        "hidden_size": hidden,
+        "embed_size": embed,
+        "dropout": dropout,
+        "tie_weights": tie_weights,
+        "init_scale": init_scale,
+    }
+    given_train = {
+        "seq_len": seq_len,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "lr": lr,
+        "optimizer": optimizer,
+        "clip": clip,
+        "seed": seed,
+    }
+    given_data = {
+        "tokenizer": tokenizer,
+        "min_freq": min_freq,
+        "max_vocab": max_vocab,
+        "val_fraction": val_fraction,
+    }
+    mode = "json" if json_out else "quiet" if quiet else "rich"
+    code = trainjob.run(
+        corpus=corpus,
+        preset=preset,
+        given_model=given_model,
+        given_train=given_train,
+        given_data=given_data,
+        valid=valid,
+        encoding=encoding,
+        text_format=text_format,
+        out=out,
+        resume=resume,
+        mode=mode,
+        argv=sys.argv[1:],
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+@handle_errors
+def predict(
+    text: str = typer.Argument(..., help="The text to continue."),
+    model: Path = MODEL_OPT,
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, help="How many candidates to show."),
+    temperature: float = typer.Option(
+        1.0, help="Softmax temperature (> 0).", callback=_positive_float
+    ),
+    generate: int = typer.Option(
+        None, "--generate", "-g", min=1, help="Continue the text by N tokens."
+    ),
+    top_p: float = typer.Option(
+        None, "--top-p", help="Nucleus sampling mass for --generate, in (0, 1].", show_default=False
+    ),
+    greedy: bool = typer.Option(False, help="With --generate: always take the most likely token."),
+    seed: int = typer.Option(None, help="Random seed for --generate."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the most likely next tokens after TEXT.
+
+    Example usage:
+
+        lstm predict "僕の麻里ちゃんの愛してやまないケーキは"
+
+        lstm predict "Mari's favourite cake is the" --top-k 5 --json
+
+        lstm predict "僕の麻里ちゃんの" --generate 20 --top-p 0.9 --seed 1
+    """
+    if top_p is not None and not 0 < top_p <= 1:
+        raise typer.BadParameter(f"must be in (0, 1], got {top_p}", param_hint="--top-p")
+    p = _load_predictor(model)
+    prompt = p.encode(text)
+    out = p.run(prompt)
+    cands = p.top_k(out.logits[-1], top_k, temperature)
+    generated = None
+    if generate:
+        generated = p.generate(
+            prompt, generate, temperature=temperature, top_p=top_p, greedy=greedy, seed=seed
+        )
+    if json_out:
+        obj = {"tokens": prompt.tokens, "next": [{"token": c.token, "prob": c.prob} for c in cands]}
+        if prompt.unknown:
+            obj["unknown"] = prompt.unknown
+        if generated is not None:
+            obj["generated"] = generated
+        typer.echo(json.dumps(obj, ensure_ascii=False))
+        return
+    from lstmcli.render import generation, make_console, predict_table
+
+    console = make_console()
+    predict_table(console, prompt.tokens, cands, prompt.unknown)
+    if generated is not None:
+        console.print()
+        generation(console, text, p.tokenizer.detokenize(generated))
+
+
+@app.command("eval")
+@handle_errors
+def eval_(
+    file: Path = typer.Argument(..., help="Text to score."),
+    model: Path = MODEL_OPT,
+    batch_size: int = typer.Option(
+        1,
+        "--batch-size",
+        min=1,
+        help="Parallel streams (1: one stream through the file, as published figures do).",
+    ),
+    seq_len: int = typer.Option(
+        35, "--seq-len", min=1, help="Window length (the state is carried across windows)."
+    ),
+    encoding: str = typer.Option(None, help="Text encoding (default: detect)."),
+    text_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto, plain or aozora.",
+        callback=_choice(("auto", "plain", "aozora")),
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Perplexity of a model on a text file.
+
+    Example usage:
+
+        lstm eval ptb.test.txt --json
+    """
+    import math
+
+    from lstmcli import prepare, train
+
+    p = _load_predictor(model)
+    ids = prepare.encode_file(file, p.tokenizer, p.vocab, encoding=encoding, fmt=text_format)
+    loss, n = train.evaluate(p.params, p.config, ids, batch_size, seq_len)
+    unk = float((ids == p.vocab.unk_id).mean())
+    result = {"perplexity": math.exp(loss), "loss": loss, "tokens": n, "unk_rate": unk}
+    if json_out:
+        typer.echo(json.dumps(result))
+        return
+    from lstmcli.render import eval_result, make_console
+
+    eval_result(make_console(), str(file), result)
+
+
+@app.command()
+@handle_errors
+def info(
+    model_path: Path = typer.Argument(
+        None, metavar="[MODEL]", help="Model file (default: as for predict)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a model's settings, size, vocabulary, tokenizer and training history.
+
+    Example usage:
+
+        lstm info
+
+        lstm info runs/ptb.safetensors --json
+    """
+    from lstmcli import checkpoint, paths
+    from lstmcli.model import num_params
+
+    path = paths.find_model(model_path)
+    ck = checkpoint.load(path)
+    cfg = ck.config
+    summary = {
+        "model": str(path),
+        "cell": cfg.cell,
+        "layers": cfg.num_layers,
+        "hidden": cfg.hidden_size,
+        "embed": cfg.embed_size,
+        "tied weights": cfg.tie_weights,
+        "dropout": cfg.dropout,
+        "parameters": f"{num_params(cfg):,}",
+        "vocabulary": f"{cfg.vocab_size:,}",
+        "tokenizer": ck.tokenizer.get("name"),
+        "dtype": cfg.dtype,
+    }
+    tr = ck.train
+    for key in ("optimizer", "lr", "batch_size", "seq_len", "epochs", "clip"):
+        if key in tr:
+            summary[key.replace("_", " ")] = tr[key]
+    if tr.get("data", {}).get("corpus"):
+        summary["corpus"] = tr["data"]["corpus"]
+    best = [h for h in ck.history if h.get("valid_ppl") is not None]
+    if best:
+        b = min(best, key=lambda h: h["valid_ppl"])
+        summary["best valid ppl"] = f"{b['valid_ppl']:.2f} (epoch {b['epoch']})"
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "model": cfg.to_dict(),
+                    "train": tr,
+                    "tokenizer": ck.tokenizer,
+                    "parameters": num_params(cfg),
+                    "history": ck.history,
+                    "path": str(path),
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    from lstmcli.render import info_tables, make_console
+
+    info_tables(make_console(), {"summary": summary, "history": ck.history})
+
+
+def main() -> None:
+    app()

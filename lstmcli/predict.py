@@ -1,0 +1,133 @@
+"""A trained model ready for questions: encode a prompt, predict, sample, generate.
+
+:class:`Predictor` bundles what a model file holds (weights, vocabulary, tokenizer) and
+runs prompts through the stateful inference API (:func:`lstmcli.model.run`), so
+``predict``, ``trace`` and ``generate`` see exactly the same numbers. A prompt is fed from
+a zero state after one ``<eos>``, the token that precedes every line in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lstmcli import checkpoint, model
+from lstmcli import tokenize as tok
+from lstmcli.errors import DataError, LstmError
+from lstmcli.vocab import Vocab
+
+
+@dataclass
+class Prompt:
+    """A prompt as the model sees it."""
+
+    tokens: list[str]  # the tokens fed, in order; unknown words appear as <unk>
+    ids: np.ndarray  # (T,) int ids
+    unknown: list[str]  # words of the prompt that the vocabulary lacks
+
+
+@dataclass
+class Candidate:
+    token: str
+    prob: float
+
+
+def sample_next(
+    logits: np.ndarray,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    greedy: bool = False,
+) -> int:
+    """Draw a token id from logits (V,): temperature, then top-k and nucleus (top-p) cuts."""
+    if greedy:
+        return int(np.argmax(logits))
+    p = model.softmax(logits, temperature)
+    order = np.argsort(-p, kind="stable")
+    keep = len(p) if top_k is None else max(1, min(top_k, len(p)))
+    if top_p is not None and top_p < 1.0:
+        cum = np.cumsum(p[order])
+        keep = min(keep, int(np.searchsorted(cum, top_p)) + 1)  # smallest set with mass ≥ p
+    chosen = order[:keep]
+    q = p[chosen] / p[chosen].sum()
+    return int(chosen[rng.choice(len(chosen), p=q)])
+
+
+class Predictor:
+    """A loaded model: config, weights, vocabulary and tokenizer."""
+
+    def __init__(self, ckpt: checkpoint.Checkpoint, path: Path | None = None) -> None:
+        self.ckpt = ckpt
+        self.path = path
+        self.config = ckpt.config
+        self.params = ckpt.params
+        self.vocab = Vocab.from_list(ckpt.vocab)
+        self.tokenizer = tok.from_spec(ckpt.tokenizer)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        return cls(checkpoint.load(path), Path(path))
+
+    def encode(self, text: str) -> Prompt:
+        """Tokenize a prompt: lines joined by <eos>, one <eos> in front, none at the end."""
+        if not text or not text.strip():
+            raise DataError("the prompt is empty; give some text to continue")
+        lines = text.replace("\r\n", "\n").split("\n")
+        tokens = [tok.EOS]
+        for n, line in enumerate(lines):
+            tokens += self.tokenizer.tokenize_line(line)
+            if n < len(lines) - 1 and line.strip():
+                tokens.append(tok.EOS)
+        if len(tokens) == 1:
+            raise DataError(
+                f"the prompt gives no tokens with the model's {self.tokenizer.name} tokenizer"
+            )
+        unknown = [t for t in tokens if t not in self.vocab]
+        seen = [t if t in self.vocab else tok.UNK for t in tokens]
+        return Prompt(seen, self.vocab.encode(seen), unknown)
+
+    def run(self, prompt: Prompt) -> model.RunOutput:
+        """Feed the prompt; logits after each token and the gates of every layer."""
+        return model.run(self.params, self.config, prompt.ids)
+
+    def top_k(self, logits: np.ndarray, k: int = 10, temperature: float = 1.0) -> list[Candidate]:
+        """The k most likely next tokens with their probabilities."""
+        if k <= 0:
+            raise LstmError(f"top-k must be positive, got {k}")
+        if not temperature > 0:
+            raise LstmError(f"temperature must be positive, got {temperature}")
+        p = model.softmax(logits, temperature)
+        order = np.argsort(-p, kind="stable")[:k]
+        return [Candidate(self.vocab.tokens[i], float(p[i])) for i in order]
+
+    def generate(
+        self,
+        prompt: Prompt,
+        n: int,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        greedy: bool = False,
+        seed: int | None = None,
+    ) -> list[str]:
+        """Continue the prompt by ``n`` tokens, sampling from the model step by step."""
+        if n <= 0:
+            raise LstmError(f"the number of tokens to generate must be positive, got {n}")
+        if not temperature > 0:
+            raise LstmError(f"temperature must be positive, got {temperature}")
+        if top_p is not None and not 0 < top_p <= 1:
+            raise LstmError(f"top-p must be in (0, 1], got {top_p}")
+        rng = np.random.default_rng(seed)
+        out = self.run(prompt)
+        logits, state = out.logits[-1], out.state
+        generated: list[str] = []
+        for _ in range(n):
+            nxt = sample_next(logits, rng, temperature, top_k, top_p, greedy)
+            generated.append(self.vocab.tokens[nxt])
+            step = model.step(self.params, self.config, np.array([nxt]), state)
+            logits, state = step.logits[0], step.state
+        return generated

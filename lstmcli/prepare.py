@@ -1,0 +1,87 @@
+"""From text files to the id arrays training needs: decode, tokenize, build the vocabulary.
+
+The training text is tokenized once, as a stream, into an int32 array; the validation
+text (a separate file, or the tail of the training text) is encoded with the training
+vocabulary, so words it alone has become ``<unk>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lstmcli import data, textio
+from lstmcli import tokenize as tok
+from lstmcli.errors import DataError
+from lstmcli.vocab import Vocab, build_and_encode, encode_stream
+
+
+@dataclass
+class Corpus:
+    """A tokenized corpus ready for training."""
+
+    tokenizer: tok.Tokenizer
+    vocab: Vocab
+    train_ids: np.ndarray
+    valid_ids: np.ndarray | None
+    example: str  # a line of the training text, for `lstm trace` without arguments
+    encoding: str | None = None
+
+
+def _example_line(text: str, max_chars: int = 60) -> str:
+    """A typical line of the text: the first of median length among the early lines."""
+    lines = [ln.strip() for ln in text.split("\n")[:2000] if ln.strip()]
+    if not lines:
+        return ""
+    short = [ln for ln in lines if len(ln) <= max_chars] or [lines[0][:max_chars]]
+    ranked = sorted(short, key=len)
+    return ranked[len(ranked) // 2]
+
+
+def load_corpus(
+    path: str | Path,
+    tokenizer: str = "auto",
+    *,
+    encoding: str | None = None,
+    fmt: str = "auto",
+    min_freq: int = 1,
+    max_vocab: int | None = None,
+    valid_path: str | Path | None = None,
+    val_fraction: float | None = 0.1,
+) -> Corpus:
+    """Read, tokenize and encode a training corpus (and its validation part)."""
+    text = textio.read_text(path, encoding, fmt)
+    name = tok.resolve(tokenizer, text)
+    t = tok.get_tokenizer(name)
+    vocab, ids = build_and_encode(t.iter_tokens(text.split("\n")), min_freq, max_vocab)
+    if len(ids) == 0 or (ids == vocab.eos_id).all():
+        raise DataError(
+            f"{path}: the text gives no tokens with the {name} tokenizer; check the file"
+        )
+    valid = None
+    if valid_path is not None:
+        vtext = textio.read_text(valid_path, encoding, fmt)
+        valid = encode_stream(t.iter_tokens(vtext.split("\n")), vocab)
+        if len(valid) < 2:
+            raise DataError(f"{valid_path}: the validation text gives fewer than 2 tokens")
+    elif val_fraction:
+        ids, valid = data.split_tail(ids, val_fraction)
+    return Corpus(t, vocab, ids, valid, _example_line(text))
+
+
+def encode_file(
+    path: str | Path,
+    tokenizer: tok.Tokenizer,
+    vocab: Vocab,
+    *,
+    encoding: str | None = None,
+    fmt: str = "auto",
+) -> np.ndarray:
+    """Encode a text file with a model's tokenizer and vocabulary."""
+    text = textio.read_text(path, encoding, fmt)
+    ids = encode_stream(tokenizer.iter_tokens(text.split("\n")), vocab)
+    if len(ids) < 2:
+        raise DataError(f"{path}: the text gives fewer than 2 tokens; give a longer text")
+    return ids

@@ -1,0 +1,110 @@
+"""Named sets of training options (``lstm train --preset NAME``).
+
+A preset fills in every option the user did not give; options given on the command line
+always win. ``default`` is what ``lstm train`` uses without ``--preset``.
+"""
+
+from __future__ import annotations
+
+from lstmcli.errors import LstmError
+
+# option name (as in ModelConfig / TrainConfig / corpus options) → value
+BASE: dict[str, object] = {
+    # model
+    "cell": "lstm",
+    "num_layers": 2,
+    "hidden_size": 256,
+    "embed_size": 256,
+    "dropout": 0.2,
+    "tie_weights": True,
+    "init_scale": 0.1,
+    "forget_bias": 0.0,
+    # training
+    "batch_size": 32,
+    "seq_len": 35,
+    "epochs": 12,
+    "max_steps": None,
+    "optimizer": "adam",
+    "lr": 0.003,
+    "lr_decay": 0.5,
+    "decay_after": None,
+    "decay_on_plateau": True,
+    "patience": 3,
+    "clip": 1.0,
+    "seed": 0,
+    "eval_batch_size": 10,
+    # corpus
+    "tokenizer": "auto",
+    "min_freq": 1,
+    "max_vocab": 20000,
+    "val_fraction": 0.05,
+}
+
+PRESETS: dict[str, dict[str, object]] = {
+    "default": {},
+    # a few seconds: for trying the commands out and for tests
+    "tiny": {
+        "num_layers": 1,
+        "hidden_size": 32,
+        "embed_size": 32,
+        "dropout": 0.0,
+        "batch_size": 8,
+        "seq_len": 16,
+        "epochs": 2,
+        "lr": 0.01,
+    },
+    # the non-regularised "small" model of Zaremba, Sutskever & Vinyals (2014)
+    "zaremba-small": {
+        "num_layers": 2,
+        "hidden_size": 200,
+        "embed_size": 200,
+        "dropout": 0.0,
+        "tie_weights": False,
+        "init_scale": 0.1,
+        "batch_size": 20,
+        "seq_len": 20,
+        "epochs": 13,
+        "optimizer": "sgd",
+        "lr": 1.0,
+        "lr_decay": 0.5,
+        "decay_after": 4,
+        "decay_on_plateau": False,
+        "patience": None,
+        "clip": 5.0,
+        "tokenizer": "space",
+        "max_vocab": None,
+        "val_fraction": None,
+    },
+    # Penn Treebank within an hour on two cores: dropout, tied weights, SGD with plateau decay
+    "ptb-fast": {
+        "num_layers": 2,
+        "hidden_size": 400,
+        "embed_size": 400,
+        "dropout": 0.4,
+        "tie_weights": True,
+        "init_scale": 0.1,
+        "batch_size": 20,
+        "seq_len": 35,
+        "epochs": 20,
+        "optimizer": "sgd",
+        "lr": 20.0,
+        "lr_decay": 0.25,
+        "decay_after": None,
+        "decay_on_plateau": True,
+        "patience": None,
+        "clip": 0.25,
+        "tokenizer": "space",
+        "max_vocab": None,
+        "val_fraction": None,
+    },
+}
+
+
+def resolve(name: str | None, given: dict[str, object]) -> dict[str, object]:
+    """All options: ``given`` (only the ones the user set) over the preset over the base."""
+    name = name or "default"
+    if name not in PRESETS:
+        raise LstmError(f"unknown preset {name!r}; use one of: {', '.join(PRESETS)}")
+    opts = {**BASE, **PRESETS[name]}
+    opts.update({k: v for k, v in given.items() if v is not None})
+    return opts

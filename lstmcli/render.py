@@ -1,0 +1,270 @@
+"""What a person reads: Rich tables, the training progress display, summaries.
+
+Every function takes the :class:`rich.console.Console` to draw on, so tests render through
+a fixed-width console and compare strings. Piped or redirected output gets plain text:
+Rich drops colour and escape codes when the console is not a terminal, and the training
+display then prints one line per epoch instead of a live bar.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from lstmcli.train import EpochEvent, StepEvent
+
+
+def make_console(stderr: bool = False, width: int | None = None) -> Console:
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+def error(console: Console, message: str) -> None:
+    """One line on the error console: ``error: <message>``."""
+    console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+
+
+def bar(fraction: float, width: int = 20) -> str:
+    """A horizontal bar of block characters for a value in [0, 1]."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    full, rest = divmod(round(fraction * width * 8), 8)
+    return "█" * full + ("" if rest == 0 else "▏▎▍▌▋▊▉"[rest - 1])
+
+
+def fmt_ppl(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:,.2f}" if x < 1e6 else f"{x:.3g}"
+
+
+class TrainDisplay:
+    """Shows training as it happens: a live bar per epoch on a terminal, a row per epoch.
+
+    ``mode`` is "rich" (human), "json" (one JSON object per line on stdout) or "quiet".
+    """
+
+    def __init__(self, console: Console, mode: str = "rich", json_every: int = 20) -> None:
+        self.console = console
+        self.mode = mode
+        self.live = mode == "rich" and console.is_terminal
+        self.progress: Progress | None = None
+        self.task = None
+        self.json_every = json_every
+        self._header_done = False
+
+    def json(self, obj: dict) -> None:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def start(self, info: dict) -> None:
+        if self.mode == "json":
+            self.json({"event": "start", **info})
+        elif self.mode == "rich":
+            c = self.console
+            c.print(f"[bold]corpus[/]    {escape(str(info['corpus']))}")
+            c.print(
+                f"[bold]tokens[/]    {info['train_tokens']:,} train, "
+                f"{info['valid_tokens']:,} valid · vocabulary {info['vocab_size']:,} · "
+                f"tokenizer {info['tokenizer']}"
+            )
+            c.print(
+                f"[bold]model[/]     {info['cell']} {info['layers']}×{info['hidden']}, "
+                f"embed {info['embed']}, {info['params']:,} parameters"
+                + (" · tied" if info.get("tied") else "")
+                + (f" · dropout {info['dropout']}" if info.get("dropout") else "")
+            )
+            c.print(
+                f"[bold]training[/]  {info['optimizer']} lr {info['lr']}, batch "
+                f"{info['batch_size']} × {info['seq_len']} steps, up to {info['epochs']} epochs"
+                + (f" / {info['max_steps']} steps" if info.get("max_steps") else "")
+            )
+            if info.get("resumed"):
+                c.print(f"[bold]resumed[/]   from {escape(str(info['resumed']))}")
+
+    def _header(self) -> None:
+        if not self._header_done:
+            self.console.print(
+                f"[bold]{'epoch':>5}  {'train ppl':>10}  {'valid ppl':>10}  {'lr':>9}  "
+                f"{'tokens/s':>9}  {'seconds':>8}[/]"
+            )
+            self._header_done = True
+
+    def on_event(self, e: StepEvent | EpochEvent) -> None:
+        if isinstance(e, StepEvent):
+            self._step(e)
+        else:
+            self._epoch(e)
+
+    def _step(self, e: StepEvent) -> None:
+        if self.mode == "json":
+            every = max(1, e.windows // self.json_every)
+            if e.window % every == 0 or e.window == e.windows:
+                self.json(
+                    {
+                        "event": "step",
+                        "epoch": e.epoch,
+                        "step": e.step,
+                        "window": e.window,
+                        "windows": e.windows,
+                        "loss": e.loss,
+                        "ppl": math.exp(min(e.loss, 700)),
+                        "lr": e.lr,
+                        "tokens_per_s": e.tokens_per_s,
+                        "grad_norm": e.grad_norm,
+                    }
+                )
+            return
+        if not self.live:
+            return
+        if self.progress is None:
+            self._header()
+            self.progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.3f} · ppl {task.fields[ppl]:,.1f}"),
+                TextColumn("· {task.fields[tps]:,.0f} tok/s"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(
+                "train",
+                total=e.windows,
+                completed=e.window - 1,
+                epoch=e.epoch,
+                loss=e.loss,
+                ppl=0.0,
+                tps=0.0,
+            )
+        self.progress.update(
+            self.task,
+            completed=e.window,
+            epoch=e.epoch,
+            loss=e.loss,
+            ppl=math.exp(min(e.loss, 700)),
+            tps=e.tokens_per_s,
+        )
+
+    def _stop_bar(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def _epoch(self, e: EpochEvent) -> None:
+        if self.mode == "json":
+            self.json({"event": "epoch", **{k: getattr(e, k) for k in e.__dataclass_fields__}})
+            return
+        self._stop_bar()
+        if self.mode == "quiet":
+            return
+        self._header()
+        mark = " [green]*[/]" if e.improved and e.valid_ppl is not None else ""
+        self.console.print(
+            f"{e.epoch:>5}  {fmt_ppl(e.train_ppl):>10}  {fmt_ppl(e.valid_ppl):>10}  "
+            f"{e.lr:>9.3g}  {e.tokens_per_s:>9,.0f}  {e.seconds:>8.1f}{mark}"
+        )
+
+    def close(self) -> None:
+        self._stop_bar()
+
+
+def train_summary(console: Console, s: dict) -> None:
+    """The end of ``lstm train``: where the model is, how good it is, what to try next."""
+    console.print()
+    head = {
+        "finished": "Training finished",
+        "early-stopped": "Training stopped early: validation stopped improving",
+        "max-steps": "Training reached --max-steps",
+    }.get(s["outcome"], "Training ended")
+    console.print(f"[bold green]{head}[/] in {s['seconds']:.0f} s.")
+    console.print(f"  model       {escape(str(s['model']))}")
+    if s.get("best_valid_ppl") is not None:
+        console.print(
+            f"  valid ppl   {fmt_ppl(s['best_valid_ppl'])} (best, epoch {s['best_epoch']})"
+        )
+    console.print(f"  resume      {escape(str(s['resume_file']))}")
+    console.print(f"  next        [bold]{escape(s['next'])}[/]")
+
+
+def predict_table(console: Console, prompt_tokens: list[str], cands, unknown: list[str]) -> None:
+    """Top-k next tokens with probabilities and bars."""
+    console.print(Text.assemble(("tokens  ", "bold"), " | ".join(prompt_tokens)), soft_wrap=True)
+    if unknown:
+        words = ", ".join(sorted(set(unknown)))
+        console.print(
+            f"[yellow]note:[/] not in the vocabulary, read as <unk>: {escape(words)}",
+            soft_wrap=True,
+        )
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("next token")
+    table.add_column("prob", justify="right")
+    table.add_column("")
+    top = cands[0].prob if cands else 1.0
+    for n, c in enumerate(cands, 1):
+        table.add_row(str(n), escape(c.token), f"{c.prob:.4f}", bar(c.prob / top if top else 0))
+    console.print(table)
+
+
+def generation(console: Console, prompt_text: str, generated_text: str) -> None:
+    console.print(Text.assemble((prompt_text, "bold"), (generated_text, "cyan")))
+
+
+def eval_result(console: Console, path: str, r: dict) -> None:
+    console.print(f"[bold]{escape(path)}[/]")
+    console.print(f"  perplexity  {fmt_ppl(r['perplexity'])}")
+    console.print(f"  loss        {r['loss']:.4f} nats/token")
+    console.print(f"  tokens      {r['tokens']:,} scored ({r['unk_rate']:.1%} <unk>)")
+
+
+def info_tables(console: Console, info: dict) -> None:
+    """Everything ``lstm info`` knows about a model."""
+    t = Table(box=None, show_header=False, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    for k, v in info["summary"].items():
+        t.add_row(k, escape(str(v)))
+    console.print(t)
+    hist = info["history"]
+    if not hist:
+        return
+    console.print()
+    h = Table(title="training history", header_style="bold", title_justify="left")
+    for name in ("epoch", "train ppl", "valid ppl", "lr", "tokens/s", "seconds"):
+        h.add_column(name, justify="right")
+    for r in hist:
+        h.add_row(
+            str(r["epoch"]),
+            fmt_ppl(r.get("train_ppl")),
+            fmt_ppl(r.get("valid_ppl")),
+            f"{r.get('lr', 0):.3g}",
+            f"{r.get('tokens_per_s', 0):,.0f}",
+            f"{r.get('seconds', 0):.1f}",
+        )
+    console.print(h)
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.t0

@@ -1,0 +1,370 @@
+"""The training loop: epochs of truncated-BPTT windows, validation, schedule, resume.
+
+It reports through one callback (``on_event`` receives :class:`StepEvent` and
+:class:`EpochEvent`), saves through another (``save(kind, session)`` with kind ``"best"``
+or ``"last"``), and stops early when ``should_stop()`` turns true (a signal handler in the
+CLI sets it). It never prints.
+
+Everything needed to continue exactly where training stopped lives in a
+:class:`Session`: parameters, optimiser, schedule, counters, the recurrent state of an
+unfinished epoch and the dropout RNG. :func:`session_to_checkpoint_parts` and
+:func:`session_from_checkpoint` turn it into checkpoint tensors and metadata and back.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from lstmcli import data, model, optim
+from lstmcli.errors import LstmError
+from lstmcli.model import ModelConfig, Params, State
+from lstmcli.workspace import Workspace
+
+MAX_NONFINITE = 5  # consecutive non-finite steps before training gives up
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; saved in every checkpoint as JSON."""
+
+    batch_size: int = 20
+    seq_len: int = 35
+    epochs: int = 10
+    max_steps: int | None = None
+    optimizer: str = "sgd"
+    lr: float = 1.0
+    lr_decay: float = 0.5
+    decay_after: int | None = None
+    decay_on_plateau: bool = True
+    patience: int | None = 3  # stop after this many epochs without improvement
+    clip: float = 5.0
+    seed: int = 0
+    eval_batch_size: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "seq_len", "epochs", "eval_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise LstmError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_steps is not None and self.max_steps <= 0:
+            raise LstmError(f"max_steps must be positive, got {self.max_steps}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise LstmError(f"learning rate must be positive, got {self.lr}")
+        if not 0 < self.lr_decay <= 1:
+            raise LstmError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.clip < 0:
+            raise LstmError(f"clip must be ≥ 0 (0 turns it off), got {self.clip}")
+        if self.optimizer not in optim.OPTIMIZERS:
+            raise LstmError(
+                f"unknown optimizer {self.optimizer!r}; use one of: {', '.join(optim.OPTIMIZERS)}"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class StepEvent:
+    """Sent after every optimiser step."""
+
+    epoch: int
+    window: int  # 1-based index of the window just trained
+    windows: int  # windows per epoch
+    step: int  # optimiser steps so far
+    loss: float
+    lr: float
+    tokens_per_s: float
+    grad_norm: float
+
+
+@dataclass
+class EpochEvent:
+    """Sent after every epoch's validation."""
+
+    epoch: int
+    train_loss: float
+    train_ppl: float
+    valid_loss: float | None
+    valid_ppl: float | None
+    lr: float
+    seconds: float
+    tokens_per_s: float
+    improved: bool
+
+
+@dataclass
+class Session:
+    """A training run in progress; enough to resume it exactly."""
+
+    params: Params
+    config: ModelConfig
+    train: TrainConfig
+    optimizer: optim.SGD | optim.Adam
+    schedule: optim.LRSchedule
+    rng: np.random.Generator  # dropout masks
+    epoch: int = 1  # the current (1-based) epoch
+    window: int = 0  # the next window of the current epoch
+    step: int = 0
+    state: State | None = None  # recurrent state within the current epoch
+    epoch_loss: float = 0.0  # summed window losses × tokens, this epoch
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)
+    finished: bool = False
+    nonfinite: int = 0
+
+    @classmethod
+    def start(cls, config: ModelConfig, train: TrainConfig) -> Session:
+        init_rng = np.random.default_rng(train.seed)
+        params = model.init_params(config, init_rng)
+        return cls(
+            params=params,
+            config=config,
+            train=train,
+            optimizer=optim.make_optimizer(train.optimizer, train.lr),
+            schedule=optim.LRSchedule(
+                lr=train.lr,
+                decay=train.lr_decay,
+                decay_after=train.decay_after,
+                decay_on_plateau=train.decay_on_plateau,
+            ),
+            rng=np.random.default_rng([train.seed, 1]),
+        )
+
+
+def evaluate(
+    params: Params,
+    cfg: ModelConfig,
+    ids: np.ndarray,
+    batch_size: int = 1,
+    seq_len: int = 35,
+    ws: Workspace | None = None,
+) -> tuple[float, int]:
+    """Mean cross-entropy (nats per token) of ``ids`` and the number of tokens scored.
+
+    The ids are cut into ``batch_size`` streams, each run from a zero state with the state
+    carried across windows; with ``batch_size=1`` every token after the first is scored
+    once, as the published Penn Treebank figures are computed.
+    """
+    ws = ws or Workspace()
+    batch_size = max(1, min(batch_size, len(ids) // 2))
+    streams = data.batchify(ids, batch_size)
+    state = model.zero_state(cfg, batch_size)
+    total, count = 0.0, 0
+    for _, x, y in data.windows(streams, seq_len):
+        loss, state = model.window_loss(params, cfg, x, y, state, ws)
+        total += loss
+        count += y.size
+    return total / count, count
+
+
+def _ppl(loss: float) -> float:
+    return math.exp(min(loss, 700.0))
+
+
+def run_training(
+    s: Session,
+    train_ids: np.ndarray,
+    valid_ids: np.ndarray | None,
+    on_event: Callable[[StepEvent | EpochEvent], None] = lambda e: None,
+    save: Callable[[str, Session], None] = lambda kind, s: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> str:
+    """Train until the epochs, the step budget or the patience run out, or until stopped.
+
+    Returns "finished", "early-stopped", "max-steps" or "interrupted". A "last" checkpoint
+    is saved after every epoch and on interruption; a "best" one whenever validation
+    improves (or after every epoch when there is no validation data).
+    """
+    tc, cfg = s.train, s.config
+    streams = data.batchify(train_ids, tc.batch_size)
+    n_windows = data.num_windows(streams, tc.seq_len)
+    ws = Workspace()
+    if tc.max_steps is not None and s.step >= tc.max_steps:
+        return "max-steps"
+    while s.epoch <= tc.epochs and not s.finished:
+        if s.state is None or s.window == 0:
+            s.state = model.zero_state(cfg, tc.batch_size)
+        s.optimizer.lr = s.schedule.lr
+        t_start = time.perf_counter() - s.epoch_seconds
+        for k, x, y in data.windows(streams, tc.seq_len, start=s.window):
+            loss, grads, new_state = model.loss_and_grads(s.params, cfg, x, y, s.state, ws, s.rng)
+            norm = optim.clip_grads(grads, tc.clip)
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                # roll back: skip the update, keep the old state, lower the rate
+                s.nonfinite += 1
+                if s.nonfinite >= MAX_NONFINITE:
+                    raise LstmError(
+                        f"the loss was NaN or infinite {MAX_NONFINITE} times in a row; "
+                        "lower --lr or --clip and train again"
+                    )
+                s.schedule.lr *= 0.5
+                s.optimizer.lr = s.schedule.lr
+                continue
+            s.nonfinite = 0
+            s.optimizer.step(s.params, grads)
+            s.state = new_state
+            s.step += 1
+            s.window = k + 1
+            s.epoch_loss += loss * y.size
+            s.epoch_tokens += y.size
+            s.epoch_seconds = time.perf_counter() - t_start
+            on_event(
+                StepEvent(
+                    epoch=s.epoch,
+                    window=k + 1,
+                    windows=n_windows,
+                    step=s.step,
+                    loss=loss,
+                    lr=s.optimizer.lr,
+                    tokens_per_s=s.epoch_tokens / max(s.epoch_seconds, 1e-9),
+                    grad_norm=norm,
+                )
+            )
+            out_of_steps = tc.max_steps is not None and s.step >= tc.max_steps
+            if should_stop() and not out_of_steps and s.window < n_windows:
+                save("last", s)
+                return "interrupted"
+            if out_of_steps:
+                break
+        outcome = _end_epoch(s, valid_ids, ws, on_event, save)
+        if outcome:
+            return outcome
+        if should_stop():
+            return "interrupted"
+    s.finished = True
+    return "finished"
+
+
+def _end_epoch(s, valid_ids, ws, on_event, save) -> str | None:
+    """Validate, record, schedule and save after an epoch (or a partial one at max-steps)."""
+    tc = s.train
+    train_loss = s.epoch_loss / max(s.epoch_tokens, 1)
+    valid_loss = None
+    if valid_ids is not None and len(valid_ids) >= 2:
+        valid_loss, _ = evaluate(s.params, s.config, valid_ids, tc.eval_batch_size, tc.seq_len, ws)
+    valid_ppl = None if valid_loss is None else _ppl(valid_loss)
+    lr_used = s.optimizer.lr
+    improved = s.schedule.end_epoch(s.epoch, valid_ppl) or valid_ppl is None
+    record = {
+        "epoch": s.epoch,
+        "train_loss": train_loss,
+        "train_ppl": _ppl(train_loss),
+        "valid_loss": valid_loss,
+        "valid_ppl": valid_ppl,
+        "lr": lr_used,
+        "seconds": s.epoch_seconds,
+        "tokens_per_s": s.epoch_tokens / max(s.epoch_seconds, 1e-9),
+        "steps": s.step,
+    }
+    s.history.append(record)
+    on_event(
+        EpochEvent(
+            epoch=s.epoch,
+            train_loss=train_loss,
+            train_ppl=record["train_ppl"],
+            valid_loss=valid_loss,
+            valid_ppl=valid_ppl,
+            lr=lr_used,
+            seconds=s.epoch_seconds,
+            tokens_per_s=record["tokens_per_s"],
+            improved=improved,
+        )
+    )
+    out_of_steps = tc.max_steps is not None and s.step >= tc.max_steps
+    patience_out = tc.patience is not None and s.schedule.bad_epochs >= tc.patience
+    s.epoch += 1
+    s.window = 0
+    s.state = None
+    s.epoch_loss, s.epoch_tokens, s.epoch_seconds = 0.0, 0, 0.0
+    if out_of_steps or patience_out or s.epoch > tc.epochs:
+        s.finished = True
+    if improved:
+        save("best", s)
+    save("last", s)
+    if out_of_steps:
+        return "max-steps"
+    if patience_out:
+        return "early-stopped"
+    return None
+
+
+def session_to_checkpoint_parts(s: Session) -> tuple[dict[str, np.ndarray], dict]:
+    """Extra tensors and the ``resume`` metadata that let :func:`session_from_checkpoint`
+    rebuild the session."""
+    tensors = dict(s.optimizer.state_tensors())
+    if s.state is not None and s.window > 0:
+        for k, layer in enumerate(s.state):
+            tensors[f"state.h_l{k}"] = layer.h
+            if layer.c is not None:
+                tensors[f"state.c_l{k}"] = layer.c
+    resume = {
+        "epoch": s.epoch,
+        "window": s.window,
+        "step": s.step,
+        "optimizer": s.optimizer.name,
+        "optimizer_t": s.optimizer.t,
+        "schedule": s.schedule.to_dict(),
+        "rng": s.rng.bit_generator.state,
+        "epoch_loss": s.epoch_loss,
+        "epoch_tokens": s.epoch_tokens,
+        "epoch_seconds": s.epoch_seconds,
+        "finished": s.finished,
+    }
+    return tensors, resume
+
+
+def session_from_checkpoint(
+    params: Params,
+    config: ModelConfig,
+    train: TrainConfig,
+    resume: dict,
+    extra: dict[str, np.ndarray],
+    history: list[dict],
+) -> Session:
+    """Rebuild a :class:`Session` saved with :func:`session_to_checkpoint_parts`.
+
+    ``train`` may differ from the saved settings in ``epochs`` and ``max_steps`` (to train
+    for longer); everything else continues as it was.
+    """
+    try:
+        opt = optim.make_optimizer(resume["optimizer"], resume["schedule"]["lr"])
+        opt.load_state(
+            {k: v for k, v in extra.items() if k.startswith("optim.")}, resume["optimizer_t"]
+        )
+        rng = np.random.default_rng()
+        rng.bit_generator.state = resume["rng"]
+        state = None
+        if resume["window"] > 0:
+            state = [
+                model.LayerState(extra[f"state.h_l{k}"], extra.get(f"state.c_l{k}"))
+                for k in range(config.num_layers)
+            ]
+        s = Session(
+            params=params,
+            config=config,
+            train=train,
+            optimizer=opt,
+            schedule=optim.LRSchedule.from_dict(resume["schedule"]),
+            rng=rng,
+            epoch=resume["epoch"],
+            window=resume["window"],
+            step=resume["step"],
+            state=state,
+            epoch_loss=resume["epoch_loss"],
+            epoch_tokens=resume["epoch_tokens"],
+            epoch_seconds=resume["epoch_seconds"],
+            history=list(history),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise LstmError(f"the model's training state is incomplete or corrupt ({e})") from None
+    return s

@@ -1,0 +1,299 @@
+"""One ``lstm train`` run: options → corpus → session → checkpoints, with Ctrl-C handled.
+
+This is the glue between the CLI and :mod:`lstmcli.train`: it resolves presets, reads the
+corpus, starts or resumes a :class:`~lstmcli.train.Session`, writes the best model and the
+resumable ``.last`` checkpoint, and turns SIGINT/SIGTERM into a clean stop that prints the
+exact command to resume.
+"""
+
+from __future__ import annotations
+
+import shlex
+import signal
+from pathlib import Path
+
+from lstmcli import checkpoint, corpora, paths, prepare, presets, render, train
+from lstmcli import tokenize as tok
+from lstmcli.errors import LstmError
+from lstmcli.model import ModelConfig, num_params
+from lstmcli.vocab import Vocab
+
+MODEL_KEYS = (
+    "cell",
+    "num_layers",
+    "hidden_size",
+    "embed_size",
+    "dropout",
+    "tie_weights",
+    "init_scale",
+    "forget_bias",
+)
+OPTION_NAMES = {
+    "cell": "--cell",
+    "num_layers": "--layers",
+    "hidden_size": "--hidden",
+    "embed_size": "--embed",
+    "dropout": "--dropout",
+    "tie_weights": "--tie-weights",
+    "init_scale": "--init-scale",
+}
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; a second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict = {}
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. some test runners)
+                pass
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _resume_command(argv: list[str], last: Path) -> str:
+    """The command line that continues this run."""
+    args, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--resume":
+            skip = True
+            continue
+        if a.startswith("--resume="):
+            continue
+        args.append(a)
+    return shlex.join(["lstm", *args, "--resume", str(last)])
+
+
+def _start(corpus_path, preset, given_model, given_train, given_data, valid, encoding, fmt):
+    opts = presets.resolve(preset, {**given_model, **given_train, **given_data})
+    corpus = prepare.load_corpus(
+        corpus_path,
+        opts["tokenizer"],
+        encoding=encoding,
+        fmt=fmt,
+        min_freq=opts["min_freq"],
+        max_vocab=opts["max_vocab"],
+        valid_path=valid,
+        val_fraction=None if valid else opts["val_fraction"],
+    )
+    mcfg = ModelConfig(vocab_size=len(corpus.vocab), **{k: opts[k] for k in MODEL_KEYS})
+    tfields = train.TrainConfig.__dataclass_fields__
+    tcfg = train.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
+    data_opts = {
+        "corpus": str(corpus_path),
+        "valid": str(valid) if valid else None,
+        "tokenizer": corpus.tokenizer.name,
+        "min_freq": opts["min_freq"],
+        "max_vocab": opts["max_vocab"],
+        "val_fraction": None if valid else opts["val_fraction"],
+        "encoding": encoding,
+        "format": fmt,
+        "preset": preset or "default",
+    }
+    return train.Session.start(mcfg, tcfg), corpus, data_opts
+
+
+def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding, fmt):
+    path = Path(resume_path)
+    ck = checkpoint.load(path)
+    if ck.resume is None:
+        sibling = paths.resume_path(path)
+        if sibling != path and sibling.exists():
+            ck, path = checkpoint.load(sibling), sibling
+        if ck.resume is None:
+            raise LstmError(
+                f"{resume_path} holds no training state to resume; pass the "
+                f"{paths.resume_path(resume_path).name} file written next to the model"
+            )
+    cfg = ck.config
+    for key, value in given_model.items():
+        if value is not None and getattr(cfg, key) != value:
+            raise LstmError(
+                f"{path} was trained with {OPTION_NAMES.get(key, key)} {getattr(cfg, key)}, "
+                f"not {value}; drop the option to resume, or train a new model without --resume"
+            )
+    tdict = dict(ck.train)
+    for key in ("epochs", "max_steps"):
+        if given_train.get(key) is not None:
+            tdict[key] = given_train[key]
+    tcfg = train.TrainConfig.from_dict(tdict)
+    data_opts = dict(tdict.get("data", {}))
+    tokenizer = tok.from_spec(ck.tokenizer)
+    vocab = Vocab.from_list(ck.vocab)
+    ids = prepare.encode_file(corpus_path, tokenizer, vocab, encoding=encoding, fmt=fmt)
+    valid_ids = None
+    if valid:
+        valid_ids = prepare.encode_file(valid, tokenizer, vocab, encoding=encoding, fmt=fmt)
+    elif data_opts.get("val_fraction"):
+        from lstmcli import data
+
+        ids, valid_ids = data.split_tail(ids, data_opts["val_fraction"])
+    corpus = prepare.Corpus(tokenizer, vocab, ids, valid_ids, ck.example)
+    extra_tensors, resume = ck.extra, ck.resume
+    s = train.session_from_checkpoint(ck.params, cfg, tcfg, resume, extra_tensors, ck.history)
+    return s, corpus, data_opts, path
+
+
+def run(
+    *,
+    corpus,
+    preset,
+    given_model,
+    given_train,
+    given_data,
+    valid,
+    encoding,
+    text_format,
+    out,
+    resume,
+    mode,
+    argv,
+) -> int:
+    """Run ``lstm train``; returns the exit status (0, or 130/143 when stopped by a signal)."""
+    console = render.make_console()
+    corpus_path = Path(corpus) if corpus else corpora.bundled_corpus()
+    out = Path(out) if out else paths.default_model_path()
+    if out.exists() and out.is_dir():
+        raise LstmError(
+            f"--out {out} is a folder; give a file name such as {out}/model.safetensors"
+        )
+    last_path = paths.resume_path(out)
+    resumed_from = None
+    if resume:
+        s, corp, data_opts, resumed_from = _resume(
+            resume, corpus_path, given_model, given_train, valid, encoding, text_format
+        )
+    else:
+        s, corp, data_opts = _start(
+            corpus_path, preset, given_model, given_train, given_data, valid, encoding, text_format
+        )
+    # fail now, not after an epoch, if the corpus cannot fill one batch
+    from lstmcli import data
+
+    data.batchify(corp.train_ids, s.train.batch_size)
+
+    train_meta = {**s.train.to_dict(), "data": data_opts}
+
+    def make_ckpt(with_resume: bool) -> checkpoint.Checkpoint:
+        extra, res = train.session_to_checkpoint_parts(s) if with_resume else ({}, None)
+        return checkpoint.Checkpoint(
+            config=s.config,
+            params=s.params,
+            vocab=corp.vocab.to_list(),
+            tokenizer=corp.tokenizer.spec(),
+            train=train_meta,
+            history=s.history,
+            extra=extra,
+            resume=res,
+            example=corp.example,
+        )
+
+    def save(kind: str, _s) -> None:
+        if kind == "best":
+            checkpoint.save(out, make_ckpt(False))
+            paths.remember(out)
+        else:
+            checkpoint.save(last_path, make_ckpt(True))
+
+    display = render.TrainDisplay(console, mode)
+    cfg, tc = s.config, s.train
+    display.start(
+        {
+            "corpus": str(corpus_path),
+            "train_tokens": len(corp.train_ids),
+            "valid_tokens": 0 if corp.valid_ids is None else len(corp.valid_ids),
+            "vocab_size": cfg.vocab_size,
+            "tokenizer": corp.tokenizer.name,
+            "cell": cfg.cell,
+            "layers": cfg.num_layers,
+            "hidden": cfg.hidden_size,
+            "embed": cfg.embed_size,
+            "params": num_params(cfg),
+            "tied": cfg.tie_weights,
+            "dropout": cfg.dropout,
+            "optimizer": tc.optimizer,
+            "lr": s.schedule.lr,
+            "batch_size": tc.batch_size,
+            "seq_len": tc.seq_len,
+            "epochs": tc.epochs,
+            "max_steps": tc.max_steps,
+            "resumed": str(resumed_from) if resumed_from else None,
+            "model": str(out),
+        }
+    )
+    stop = StopFlag()
+    stop.install()
+    watch = render.Stopwatch()
+    try:
+        outcome = train.run_training(
+            s, corp.train_ids, corp.valid_ids, display.on_event, save, stop
+        )
+    finally:
+        display.close()
+        stop.restore()
+    if not out.exists():  # e.g. stopped before the first epoch ended: keep what we have
+        save("best", s)
+    if outcome == "interrupted":
+        command = _resume_command(argv, last_path)
+        code = 143 if stop.signum == signal.SIGTERM else 130
+        if mode == "json":
+            display.json(
+                {"event": "interrupted", "resume_file": str(last_path), "resume_command": command}
+            )
+        else:
+            err = render.make_console(stderr=True)
+            err.print(f"Stopped. Saved the training state to {last_path}", soft_wrap=True)
+            err.print(f"Resume with: {command}", soft_wrap=True, markup=False)
+        return code
+    best = [h for h in s.history if h.get("valid_ppl") is not None]
+    b = min(best, key=lambda h: h["valid_ppl"]) if best else None
+    example = corp.example or "..."
+    nxt = shlex.join(
+        ["lstm", "predict", _prompt_hint(example, corp.tokenizer)]
+        + ([] if out == paths.default_model_path() else ["--model", str(out)])
+    )
+    summary = {
+        "outcome": outcome,
+        "model": str(out),
+        "resume_file": str(last_path),
+        "best_valid_ppl": b["valid_ppl"] if b else None,
+        "best_epoch": b["epoch"] if b else None,
+        "seconds": watch.seconds(),
+        "next": nxt,
+    }
+    if mode == "json":
+        display.json({"event": "done", **summary})
+    elif mode == "quiet":
+        console.print(str(out), markup=False)
+    else:
+        render.train_summary(console, summary)
+    return 0
+
+
+def _prompt_hint(example: str, tokenizer) -> str:
+    """The first part of the example line, as a prompt to try."""
+    toks = tokenizer.tokenize_line(example)
+    if not toks:
+        return example
+    if "僕の麻里ちゃんの愛してやまないケーキは" in example.replace(" ", ""):
+        return "僕の麻里ちゃんの愛してやまないケーキは"
+    head = toks[: max(1, (2 * len(toks)) // 3)]
+    return tokenizer.detokenize(head).strip()
