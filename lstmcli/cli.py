@@ -7,14 +7,21 @@ tables) are imported inside the commands so ``lstm --help`` starts at once.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
 
 import typer
 
-from lstmcli.errors import LstmError
+from lstmcli.cliutil import (
+    MODEL_OPT,
+    choice,
+    dropout_value,
+    fraction,
+    handle_errors,
+    load_predictor,
+    positive_float,
+)
 
 app = typer.Typer(
     name="lstm",
@@ -27,74 +34,6 @@ app = typer.Typer(
 )
 
 
-def handle_errors(fn):
-    """Turn LstmError into ``error: …`` on stderr and exit 1; Ctrl-C into exit 130."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LstmError as e:
-            from lstmcli.render import error, make_console
-
-            error(make_console(stderr=True), str(e))
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted\n")
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def positive(value, name: str):
-    if value is not None and value <= 0:
-        raise typer.BadParameter(f"must be positive, got {value}", param_hint=name)
-    return value
-
-
-def _dropout(value: float | None) -> float | None:
-    if value is not None and not 0 <= value < 1:
-        raise typer.BadParameter(f"must be in [0, 1), got {value}")
-    return value
-
-
-def _fraction(value: float | None) -> float | None:
-    if value is not None and not 0 < value < 1:
-        raise typer.BadParameter(f"must be in (0, 1), got {value}")
-    return value
-
-
-def _positive_float(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"must be positive, got {value}")
-    return value
-
-
-def _choice(options: tuple[str, ...]):
-    def check(value: str | None) -> str | None:
-        if value is not None and value not in options:
-            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(options)}")
-        return value
-
-    return check
-
-
-MODEL_OPT = typer.Option(
-    None,
-    "--model",
-    "-m",
-    help="Model file. Default: $LSTM_MODEL, else the model `lstm train` wrote last.",
-    show_default=False,
-)
-
-
-def _load_predictor(model: Path | None):
-    from lstmcli import paths
-    from lstmcli.predict import Predictor
-
-    return Predictor.load(paths.find_model(model))
-
-
 @app.command()
 @handle_errors
 def train(
@@ -105,7 +44,7 @@ def train(
     ),
     preset: str = typer.Option(None, help="Option set: default, tiny, zaremba-small, ptb-fast."),
     cell: str = typer.Option(
-        None, help="Recurrent cell: lstm or rnn.", callback=_choice(("lstm", "rnn"))
+        None, help="Recurrent cell: lstm or rnn.", callback=choice(("lstm", "rnn"))
     ),
     layers: int = typer.Option(None, min=1, help="Stacked recurrent layers."),
     hidden: int = typer.Option(None, min=1, help="Units per layer (H)."),
@@ -116,11 +55,11 @@ def train(
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Parallel streams (B)."),
     epochs: int = typer.Option(None, min=1, help="Passes over the corpus."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this many updates."),
-    lr: float = typer.Option(None, help="Learning rate.", callback=_positive_float),
-    optimizer: str = typer.Option(None, help="sgd or adam.", callback=_choice(("sgd", "adam"))),
+    lr: float = typer.Option(None, help="Learning rate.", callback=positive_float),
+    optimizer: str = typer.Option(None, help="sgd or adam.", callback=choice(("sgd", "adam"))),
     clip: float = typer.Option(None, min=0, help="Global gradient-norm clip (0: off)."),
     dropout: float = typer.Option(
-        None, help="Dropout between layers, in [0, 1).", callback=_dropout
+        None, help="Dropout between layers, in [0, 1).", callback=dropout_value
     ),
     tie_weights: bool = typer.Option(
         None,
@@ -129,7 +68,7 @@ def train(
         show_default=False,
     ),
     init_scale: float = typer.Option(
-        None, "--init-scale", help="Weights start uniform in ±this.", callback=_positive_float
+        None, "--init-scale", help="Weights start uniform in ±this.", callback=positive_float
     ),
     seed: int = typer.Option(None, help="Random seed (initialisation and dropout)."),
     valid: Path = typer.Option(
@@ -139,7 +78,7 @@ def train(
         None,
         "--val-fraction",
         help="Tail of the corpus held out for validation.",
-        callback=_fraction,
+        callback=fraction,
     ),
     tokenizer: str = typer.Option(None, help="auto, word, space, char, ja or ja-phrase."),
     min_freq: int = typer.Option(None, "--min-freq", min=1, help="Rarer tokens become <unk>."),
@@ -153,7 +92,7 @@ def train(
         "auto",
         "--format",
         help="auto, plain or aozora (Aozora Bunko markup).",
-        callback=_choice(("auto", "plain", "aozora")),
+        callback=choice(("auto", "plain", "aozora")),
     ),
     out: Path = typer.Option(
         None,
@@ -233,7 +172,7 @@ def predict(
     model: Path = MODEL_OPT,
     top_k: int = typer.Option(10, "--top-k", "-k", min=1, help="How many candidates to show."),
     temperature: float = typer.Option(
-        1.0, help="Softmax temperature (> 0).", callback=_positive_float
+        1.0, help="Softmax temperature (> 0).", callback=positive_float
     ),
     generate: int = typer.Option(
         None, "--generate", "-g", min=1, help="Continue the text by N tokens."
@@ -257,7 +196,7 @@ def predict(
     """
     if top_p is not None and not 0 < top_p <= 1:
         raise typer.BadParameter(f"must be in (0, 1], got {top_p}", param_hint="--top-p")
-    p = _load_predictor(model)
+    p = load_predictor(model)
     prompt = p.encode(text)
     out = p.run(prompt)
     cands = p.top_k(out.logits[-1], top_k, temperature)
@@ -302,7 +241,7 @@ def eval_(
         "auto",
         "--format",
         help="auto, plain or aozora.",
-        callback=_choice(("auto", "plain", "aozora")),
+        callback=choice(("auto", "plain", "aozora")),
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -316,7 +255,7 @@ def eval_(
 
     from lstmcli import prepare, train
 
-    p = _load_predictor(model)
+    p = load_predictor(model)
     ids = prepare.encode_file(file, p.tokenizer, p.vocab, encoding=encoding, fmt=text_format)
     loss, n = train.evaluate(p.params, p.config, ids, batch_size, seq_len)
     unk = float((ids == p.vocab.unk_id).mean())
@@ -392,6 +331,13 @@ def info(
     from lstmcli.render import info_tables, make_console
 
     info_tables(make_console(), {"summary": summary, "history": ck.history})
+
+
+from lstmcli.cli_demo import demo_app  # noqa: E402
+from lstmcli.cli_trace import trace  # noqa: E402
+
+app.command()(trace)
+app.add_typer(demo_app, name="demo")
 
 
 def main() -> None:
