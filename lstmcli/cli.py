@@ -253,10 +253,11 @@ def eval_(
     """
     import math
 
-    from lstmcli import prepare, train
+    from lstmcli import prepare, textio, train
 
+    text = textio.read_text(file, encoding, text_format)  # the text first: cheaper to check
     p = load_predictor(model)
-    ids = prepare.encode_file(file, p.tokenizer, p.vocab, encoding=encoding, fmt=text_format)
+    ids = prepare.encode_text(text, p.tokenizer, p.vocab, str(file))
     loss, n = train.evaluate(p.params, p.config, ids, batch_size, seq_len)
     unk = float((ids == p.vocab.unk_id).mean())
     result = {"perplexity": math.exp(loss), "loss": loss, "tokens": n, "unk_rate": unk}

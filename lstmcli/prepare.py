@@ -71,6 +71,16 @@ def load_corpus(
     return Corpus(t, vocab, ids, valid, _example_line(text))
 
 
+def encode_text(
+    text: str, tokenizer: tok.Tokenizer, vocab: Vocab, source: str = "text"
+) -> np.ndarray:
+    """Encode text with a model's tokenizer and vocabulary (one <eos> per line)."""
+    ids = encode_stream(tokenizer.iter_tokens(text.split("\n")), vocab)
+    if len(ids) < 2:
+        raise DataError(f"{source}: the text gives fewer than 2 tokens; give a longer text")
+    return ids
+
+
 def encode_file(
     path: str | Path,
     tokenizer: tok.Tokenizer,
@@ -80,8 +90,4 @@ def encode_file(
     fmt: str = "auto",
 ) -> np.ndarray:
     """Encode a text file with a model's tokenizer and vocabulary."""
-    text = textio.read_text(path, encoding, fmt)
-    ids = encode_stream(tokenizer.iter_tokens(text.split("\n")), vocab)
-    if len(ids) < 2:
-        raise DataError(f"{path}: the text gives fewer than 2 tokens; give a longer text")
-    return ids
+    return encode_text(textio.read_text(path, encoding, fmt), tokenizer, vocab, str(path))
