@@ -1,8 +1,101 @@
-"""``lstm trace``: placeholder until the trace view exists."""
+"""``lstm trace``: the gates of the model, token by token, as colour tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 
+from lstmcli.cliutil import MODEL_OPT, handle_errors, load_predictor
 
-def trace(text: str = typer.Argument(None)) -> None:
-    """Show the gates of the model token by token."""
-    raise typer.Exit(1)
+
+@handle_errors
+def trace(
+    text: str = typer.Argument(
+        None,
+        help="Text to trace. Default: 「僕の麻里ちゃんの愛してやまないケーキは」 for a Japanese "
+        "model, else the example sentence stored in the model.",
+        show_default=False,
+    ),
+    model: Path = MODEL_OPT,
+    gates: str = typer.Option(
+        None,
+        "--gates",
+        help="Comma-separated, of f,i,o,g,c,h: forget, input, output gate, candidate, cell "
+        "state, hidden state. Default: f,i,o (h for an rnn).",
+        show_default=False,
+    ),
+    layer: int = typer.Option(
+        None, "--layer", help="Layer to show, from 0. Default: all (the last if space is short)."
+    ),
+    units: str = typer.Option(
+        None, "--units", help="Units to show, e.g. 3,17,42 or 0-15.", show_default=False
+    ),
+    top: int = typer.Option(
+        None, "--top", min=1, help="Show the N units that vary most over this text."
+    ),
+    start: int = typer.Option(None, "--from", help="First token position to show (from 0)."),
+    stop: int = typer.Option(None, "--to", help="Show tokens before this position."),
+    summary: bool = typer.Option(
+        False, "--summary", help="Per token: gate means, saturation, next-token guess, loss."
+    ),
+    explain: bool = typer.Option(
+        False, "--explain", help="Per token, in words: what was written, forgotten, exposed."
+    ),
+    export: Path = typer.Option(
+        None, "--export", help="Also write the view to FILE.svg or FILE.html.", show_default=False
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the raw values as JSON (all gates unless --gates)."
+    ),
+    csv_out: Path = typer.Option(
+        None,
+        "--csv",
+        help="Write token,position,layer,gate,unit,value rows (all gates unless --gates).",
+        show_default=False,
+    ),
+    width: int = typer.Option(None, "--width", min=40, help="Columns to fit (default: terminal)."),
+) -> None:
+    """Watch the gates of the LSTM work, token by token: rows are tokens, columns units.
+
+    The forget gate f keeps (1) or erases (0) the memory c, the input gate i admits the
+    candidate g, the output gate o exposes tanh(c) as h. Every cell prints its value.
+
+    Example usage:
+
+        lstm trace
+
+        lstm trace "僕の麻里ちゃんの愛してやまないケーキは" --gates f,i,o,c --top 12
+
+        lstm trace "the cat sat on the" --summary --layer 1
+
+        lstm trace --explain --from 0 --to 6
+
+        lstm trace "Mari's cake" --export trace.svg --json > gates.json
+    """
+    from lstmcli import trace as tr_
+    from lstmcli import traceview as tv
+
+    if export is not None:
+        tv.check_export(export)
+    p = load_predictor(model)
+    tr = tr_.record(p, text if text is not None else tr_.default_text(p))
+    picks = dict(gates=gates, layer=layer, units=units, top=top, start=start, stop=stop)
+    if json_out or csv_out is not None:
+        full = tr_.plan(tr, **picks, default_gates=tr_.LSTM_GATES)
+        if csv_out is not None:
+            n = tr_.write_csv(csv_out, tr, full)
+            typer.echo(f"wrote {n:,} rows to {csv_out}", err=True)
+        if json_out:
+            typer.echo(json.dumps(tr_.to_json(tr, full), ensure_ascii=False))
+            if export is None:
+                return
+    # with --json, stdout holds the JSON: the view is drawn for the export only
+    console = tv.make_console(width=width, record=export is not None, silent=json_out)
+    fit = None if summary or explain else console.width  # only the tables have unit columns
+    view = tr_.plan(tr, **picks, width=fit, height=console.height)
+    tv.show(console, tr, view, summary=summary, explain=explain)
+    if export is not None:
+        tv.export(console, export)
+        typer.echo(f"wrote {export}", err=True)
