@@ -13,8 +13,9 @@ config it prints:
 - peak RSS (MB) of each child process;
 - generation latency at batch 1 (median µs per token, state carried) and torch / lstmcli.
 
-Token ids come from PTB (``/work/shared/data/ptb/ptb.train.txt``, ids ranked by frequency,
-rare words folded into the last id) when present, else from a seeded generator.
+Token ids come from PTB (``ptb.train.txt`` in ``$PTB_DIR``, by default
+``../shared/data/ptb`` beside the repository; ids ranked by frequency, rare words folded
+into the last id) when present, else from a seeded generator.
 
 Run::
 
@@ -36,7 +37,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-PTB = Path("/work/shared/data/ptb/ptb.train.txt")
+# PTB next to the repository (../shared/data/ptb), or wherever PTB_DIR points
+PTB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptb"
 WARMUP = 5
 GEN_WARMUP, GEN_STEPS = 20, 300  # batch-1 generation steps
 # name: (V, E, H, L, B, T), training target (lstmcli / torch)
@@ -59,9 +61,10 @@ def token_ids(V: int, n: int, seed: int = 0):
     """n ids < V: PTB train ids ranked by frequency (rank ≥ V → V − 1), or random ones."""
     import numpy as np
 
-    if not PTB.exists():
+    ptb = Path(os.environ.get("PTB_DIR") or PTB_DIR) / "ptb.train.txt"
+    if not ptb.exists():
         return np.random.default_rng(seed).integers(0, V, size=n, dtype=np.int64)
-    words = [w for line in PTB.read_text().splitlines() for w in [*line.split(), "<eos>"]]
+    words = [w for line in ptb.read_text().splitlines() for w in [*line.split(), "<eos>"]]
     rank = {w: i for i, (w, _) in enumerate(Counter(words).most_common())}
     return np.minimum(np.array([rank[w] for w in words[:n]], dtype=np.int64), V - 1)
 
@@ -114,8 +117,8 @@ def run_lstmcli(shape: tuple, data_path: str, n_windows: int) -> dict:
 
     def train(xy):
         st["loss"], grads, st["state"] = M.loss_and_grads(params, cfg, *xy, st["state"], ws)
-        optim.clip_grads(grads, 5.0)
-        opt.step(params, grads)
+        _, scale = optim.clip_scale(grads, 5.0)
+        opt.step(params, grads, scale)  # clip and update in one pass
 
     ids = np.load(data_path)
     secs = timed(train, windows(ids, B, T, WARMUP + n_windows), WARMUP)

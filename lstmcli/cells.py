@@ -28,6 +28,7 @@ under a ``key`` so stacked layers do not share them.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -40,9 +41,12 @@ _PRE = (0.5, 0.5, 1.0, 0.5)
 _SHIFT = (0.5, 0.5, 0.0, 0.5)
 
 
+@functools.lru_cache(maxsize=16)
 def _gate_vectors(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(4H,) scale and shift vectors for gates laid out i, f, g, o."""
-    return np.repeat(np.array(_PRE, dtype), H), np.repeat(np.array(_SHIFT, dtype), H)
+    """(4H,) scale and shift vectors for gates laid out i, f, g, o (constants, read-only)."""
+    s, shift = np.repeat(np.array(_PRE, dtype), H), np.repeat(np.array(_SHIFT, dtype), H)
+    s.flags.writeable = shift.flags.writeable = False
+    return s, shift
 
 
 class LSTMCache(NamedTuple):
@@ -109,12 +113,12 @@ def lstm_forward(
     c[0] = c0
 
     s, shift = _gate_vectors(H, dt)
+    # the weights transposed to row-major (the faster GEMM operand), i, f, o columns halved
+    W_ih_s = np.multiply(W_ih.T, s, out=ws.get(f"{key}.W_ih_s", (D, 4 * H), dt))
+    W_hh_s = np.multiply(W_hh.T, s, out=ws.get(f"{key}.W_hh_s", (H, 4 * H), dt))
     # input projections of every step in one GEMM, already scaled for the tanh trick
-    np.matmul(x.reshape(T * B, D), W_ih.T, out=gates.reshape(T * B, 4 * H))
-    gates += b
-    gates *= s
-    W_hh_s = np.ascontiguousarray(W_hh.T)  # (H, 4H); row-major is the faster GEMM operand
-    W_hh_s *= s  # columns i, f, o halved
+    np.matmul(x.reshape(T * B, D), W_ih_s, out=gates.reshape(T * B, 4 * H))
+    gates += b * s
     for t in range(T):
         a = gates[t]  # (B, 4H)
         np.matmul(h[t], W_hh_s, out=tmp4)
@@ -215,11 +219,16 @@ def lstm_step(
     """
     H = h.shape[1]
     s, shift = _gate_vectors(H, x.dtype)
-    a = (x @ W_ih.T + h @ W_hh.T + b) * s
-    _activate(a, s, shift)
+    a = x @ W_ih.T
+    a += h @ W_hh.T
+    a += b  # a = W_ih x + W_hh h + b
+    a *= s
+    _activate(a, s, shift)  # i, f, g, o
     i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-    c_new = f * c + i * g
-    h_new = o * np.tanh(c_new)
+    c_new = f * c
+    c_new += i * g  # c = f ⊙ c + i ⊙ g
+    h_new = np.tanh(c_new)
+    h_new *= o  # h = o ⊙ tanh(c)
     return h_new, c_new, a
 
 

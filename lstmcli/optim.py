@@ -21,14 +21,25 @@ def global_norm(grads: Arrays) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
+def clip_scale(grads: Arrays, max_norm: float) -> tuple[float, float]:
+    """The global norm and the factor that brings it down to ``max_norm``, gradients untouched.
+
+    Returns (norm, scale) with scale = max_norm / norm when norm > max_norm > 0, else 1.
+    Pass ``scale`` to an optimiser's ``step`` to clip and update in the same pass.
+    """
+    norm = global_norm(grads)
+    if max_norm > 0 and norm > max_norm:
+        return norm, max_norm / (norm + 1e-6)
+    return norm, 1.0
+
+
 def clip_grads(grads: Arrays, max_norm: float) -> float:
     """Scale all gradients in place so their global norm is at most ``max_norm``.
 
     Returns the norm before clipping (``max_norm`` ≤ 0 turns clipping off).
     """
-    norm = global_norm(grads)
-    if max_norm > 0 and norm > max_norm:
-        scale = max_norm / (norm + 1e-6)
+    norm, scale = clip_scale(grads, max_norm)
+    if scale != 1.0:
         for g in grads.values():
             g *= g.dtype.type(scale)
     return norm
@@ -42,15 +53,16 @@ class SGD:
     def __init__(self, lr: float) -> None:
         self.lr = lr
         self.t = 0
-        self._tmp: Arrays = {}
 
-    def step(self, params: Arrays, grads: Arrays) -> None:
+    def step(self, params: Arrays, grads: Arrays, scale: float = 1.0) -> None:
+        """Update ``params`` in place with the gradients times ``scale`` (a clip factor).
+
+        ``grads`` serve as scratch: they are overwritten.
+        """
         for name, p in params.items():
-            tmp = self._tmp.get(name)
-            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
-                tmp = self._tmp[name] = np.empty_like(p)
-            np.multiply(grads[name], p.dtype.type(self.lr), out=tmp)
-            p -= tmp
+            g = grads[name]
+            g *= p.dtype.type(-self.lr * scale)  # −lr·scale·g, in place: no temporary
+            p += g
         self.t += 1
 
     def state_tensors(self) -> Arrays:
@@ -77,7 +89,8 @@ class Adam:
         self.v: Arrays = {}
         self._tmp: Arrays = {}
 
-    def step(self, params: Arrays, grads: Arrays) -> None:
+    def step(self, params: Arrays, grads: Arrays, scale: float = 1.0) -> None:
+        """Update ``params`` in place with the gradients times ``scale`` (a clip factor)."""
         b1, b2 = self.betas
         self.t += 1
         # fold both bias corrections into the step size
@@ -91,11 +104,11 @@ class Adam:
                 self._tmp[name] = np.empty_like(p)
             m, v, tmp = self.m[name], self.v[name], self._tmp[name]
             m *= b1
-            np.multiply(g, 1 - b1, out=tmp)
-            m += tmp  # m ← β₁m + (1 − β₁)g
+            np.multiply(g, (1 - b1) * scale, out=tmp)
+            m += tmp  # m ← β₁m + (1 − β₁)g, g clipped by scale
             v *= b2
             np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
+            tmp *= (1 - b2) * scale * scale
             v += tmp  # v ← β₂v + (1 − β₂)g²
             np.sqrt(v, out=tmp)
             tmp += eps_t

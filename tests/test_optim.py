@@ -1,0 +1,52 @@
+"""Clipping and the optimisers' update rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmcli import optim
+
+
+def _arrays(seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    params = {"w": rng.normal(size=(4, 3)).astype(dtype), "b": rng.normal(size=3).astype(dtype)}
+    grads = {k: rng.normal(size=v.shape).astype(dtype) for k, v in params.items()}
+    return params, grads
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e9, 0.0])
+def test_clip_scale_matches_clip_grads(max_norm):
+    _, grads = _arrays()
+    norm, scale = optim.clip_scale(grads, max_norm)
+    clipped = {k: v.copy() for k, v in grads.items()}
+    assert optim.clip_grads(clipped, max_norm) == norm
+    for k in grads:
+        np.testing.assert_allclose(clipped[k], scale * grads[k], rtol=1e-15)
+    if max_norm > 0:
+        assert optim.global_norm(clipped) <= max_norm
+    else:
+        assert scale == 1.0
+
+
+@pytest.mark.parametrize("name", optim.OPTIMIZERS)
+def test_step_with_scale_equals_clip_then_step(name):
+    p1, g1 = _arrays()
+    p2, g2 = _arrays()
+    _, scale = optim.clip_scale(g1, 0.5)
+    a, b = optim.make_optimizer(name, 0.1), optim.make_optimizer(name, 0.1)
+    for _ in range(3):
+        a.step(p1, {k: v.copy() for k, v in g1.items()}, scale)
+        clipped = {k: v.copy() for k, v in g2.items()}
+        optim.clip_grads(clipped, 0.5)
+        b.step(p2, clipped)
+    for k in p1:
+        np.testing.assert_allclose(p1[k], p2[k], rtol=1e-13)
+
+
+def test_sgd_rule():
+    params, grads = _arrays(dtype=np.float32)
+    expected = {k: params[k] - np.float32(0.3) * grads[k] for k in params}
+    optim.SGD(0.3).step(params, {k: v.copy() for k, v in grads.items()})
+    for k in params:
+        np.testing.assert_allclose(params[k], expected[k], rtol=1e-6)
