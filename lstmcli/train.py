@@ -198,7 +198,7 @@ def run_training(
         t_start = time.perf_counter() - s.epoch_seconds
         for k, x, y in data.windows(streams, tc.seq_len, start=s.window):
             loss, grads, new_state = model.loss_and_grads(s.params, cfg, x, y, s.state, ws, s.rng)
-            norm = optim.clip_grads(grads, tc.clip)
+            norm, scale = optim.clip_scale(grads, tc.clip)  # applied inside the step
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 # roll back: skip the update, keep the old state, lower the rate
                 s.nonfinite += 1
@@ -211,7 +211,7 @@ def run_training(
                 s.optimizer.lr = s.schedule.lr
                 continue
             s.nonfinite = 0
-            s.optimizer.step(s.params, grads)
+            s.optimizer.step(s.params, grads, scale)  # overwrites grads
             s.state = new_state
             s.step += 1
             s.window = k + 1
