@@ -56,6 +56,12 @@ def train(
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Parallel streams (B)."),
     epochs: int = typer.Option(None, min=1, help="Passes over the corpus."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this many updates."),
+    max_minutes: float = typer.Option(
+        None,
+        "--max-minutes",
+        help="Time budget: stop, validate and save once it is spent.",
+        callback=positive_float,
+    ),
     lr: float = typer.Option(None, help="Learning rate.", callback=positive_float),
     optimizer: str = typer.Option(None, help="sgd or adam.", callback=choice(("sgd", "adam"))),
     clip: float = typer.Option(None, min=0, help="Global gradient-norm clip (0: off)."),
@@ -82,9 +88,9 @@ def train(
         callback=fraction,
     ),
     tokenizer: str = typer.Option(None, help="auto, word, space, char, ja or ja-phrase."),
-    min_freq: int = typer.Option(None, "--min-freq", min=1, help="Rarer tokens become <unk>."),
+    min_freq: int = typer.Option(None, "--min-freq", min=1, help="Rarer tokens become `<unk>`."),
     max_vocab: int = typer.Option(
-        None, "--max-vocab", min=2, help="Vocabulary size cap (with <eos> and <unk>)."
+        None, "--max-vocab", min=2, help="Vocabulary size cap (with `<eos>` and `<unk>`)."
     ),
     encoding: str = typer.Option(
         None, help="Text encoding (default: detect UTF-8, Shift_JIS, EUC-JP)."
@@ -136,6 +142,7 @@ def train(
         "batch_size": batch_size,
         "epochs": epochs,
         "max_steps": max_steps,
+        "max_minutes": max_minutes,
         "lr": lr,
         "optimizer": optimizer,
         "clip": clip,

@@ -193,6 +193,7 @@ def train_summary(console: Console, s: dict) -> None:
         "finished": "Training finished",
         "early-stopped": "Training stopped early: validation stopped improving",
         "max-steps": "Training reached --max-steps",
+        "time-limit": "Training used up --max-minutes",
     }.get(s["outcome"], "Training ended")
     console.print(f"[bold green]{head}[/] in {s['seconds']:.0f} s.")
     console.print(f"  model       {escape(str(s['model']))}")

@@ -36,6 +36,7 @@ class TrainConfig:
     seq_len: int = 35
     epochs: int = 10
     max_steps: int | None = None
+    max_minutes: float | None = None  # time budget: stop (and validate) once it is spent
     optimizer: str = "sgd"
     lr: float = 1.0
     lr_decay: float = 0.5
@@ -53,6 +54,8 @@ class TrainConfig:
                 raise LstmError(f"{name} must be a positive integer, got {value!r}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise LstmError(f"max_steps must be positive, got {self.max_steps}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise LstmError(f"max_minutes must be positive, got {self.max_minutes}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise LstmError(f"learning rate must be positive, got {self.lr}")
         if not 0 < self.lr_decay <= 1:
@@ -118,6 +121,7 @@ class Session:
     epoch_loss: float = 0.0  # summed window losses × tokens, this epoch
     epoch_tokens: int = 0
     epoch_seconds: float = 0.0
+    seconds: float = 0.0  # training time so far, validation included, across resumes
     history: list[dict] = field(default_factory=list)
     finished: bool = False
     nonfinite: int = 0
@@ -181,7 +185,8 @@ def run_training(
 ) -> str:
     """Train until the epochs, the step budget or the patience run out, or until stopped.
 
-    Returns "finished", "early-stopped", "max-steps" or "interrupted". A "last" checkpoint
+    Returns "finished", "early-stopped", "max-steps", "time-limit" or "interrupted". A
+    "last" checkpoint
     is saved after every epoch and on interruption; a "best" one whenever validation
     improves (or after every epoch when there is no validation data).
     """
@@ -189,8 +194,11 @@ def run_training(
     streams = data.batchify(train_ids, tc.batch_size)
     n_windows = data.num_windows(streams, tc.seq_len)
     ws = Workspace()
+    t_run = time.perf_counter() - s.seconds
     if tc.max_steps is not None and s.step >= tc.max_steps:
         return "max-steps"
+    if tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes:
+        return "time-limit"
     while s.epoch <= tc.epochs and not s.finished:
         if s.state is None or s.window == 0:
             s.state = model.zero_state(cfg, tc.batch_size)
@@ -218,6 +226,7 @@ def run_training(
             s.epoch_loss += loss * y.size
             s.epoch_tokens += y.size
             s.epoch_seconds = time.perf_counter() - t_start
+            s.seconds = time.perf_counter() - t_run
             on_event(
                 StepEvent(
                     epoch=s.epoch,
@@ -230,13 +239,13 @@ def run_training(
                     grad_norm=norm,
                 )
             )
-            out_of_steps = tc.max_steps is not None and s.step >= tc.max_steps
+            out_of_steps = _out_of_budget(s)
             if should_stop() and not out_of_steps and s.window < n_windows:
                 save("last", s)
                 return "interrupted"
             if out_of_steps:
                 break
-        outcome = _end_epoch(s, valid_ids, ws, on_event, save)
+        outcome = _end_epoch(s, valid_ids, ws, on_event, save, t_run)
         if outcome:
             return outcome
         if should_stop():
@@ -245,7 +254,14 @@ def run_training(
     return "finished"
 
 
-def _end_epoch(s, valid_ids, ws, on_event, save) -> str | None:
+def _out_of_budget(s: Session) -> bool:
+    tc = s.train
+    return (tc.max_steps is not None and s.step >= tc.max_steps) or (
+        tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes
+    )
+
+
+def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
     """Validate, record, schedule and save after an epoch (or a partial one at max-steps)."""
     tc = s.train
     train_loss = s.epoch_loss / max(s.epoch_tokens, 1)
@@ -280,19 +296,23 @@ def _end_epoch(s, valid_ids, ws, on_event, save) -> str | None:
             improved=improved,
         )
     )
+    s.seconds = time.perf_counter() - t_run
     out_of_steps = tc.max_steps is not None and s.step >= tc.max_steps
+    out_of_time = tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes
     patience_out = tc.patience is not None and s.schedule.bad_epochs >= tc.patience
     s.epoch += 1
     s.window = 0
     s.state = None
     s.epoch_loss, s.epoch_tokens, s.epoch_seconds = 0.0, 0, 0.0
-    if out_of_steps or patience_out or s.epoch > tc.epochs:
+    if out_of_steps or out_of_time or patience_out or s.epoch > tc.epochs:
         s.finished = True
     if improved:
         save("best", s)
     save("last", s)
     if out_of_steps:
         return "max-steps"
+    if out_of_time:
+        return "time-limit"
     if patience_out:
         return "early-stopped"
     return None
@@ -318,6 +338,7 @@ def session_to_checkpoint_parts(s: Session) -> tuple[dict[str, np.ndarray], dict
         "epoch_loss": s.epoch_loss,
         "epoch_tokens": s.epoch_tokens,
         "epoch_seconds": s.epoch_seconds,
+        "seconds": s.seconds,
         "finished": s.finished,
     }
     return tensors, resume
@@ -333,7 +354,8 @@ def session_from_checkpoint(
 ) -> Session:
     """Rebuild a :class:`Session` saved with :func:`session_to_checkpoint_parts`.
 
-    ``train`` may differ from the saved settings in ``epochs`` and ``max_steps`` (to train
+    ``train`` may differ from the saved settings in ``epochs``, ``max_steps`` and
+    ``max_minutes`` (to train
     for longer); everything else continues as it was.
     """
     try:
@@ -363,6 +385,7 @@ def session_from_checkpoint(
             epoch_loss=resume["epoch_loss"],
             epoch_tokens=resume["epoch_tokens"],
             epoch_seconds=resume["epoch_seconds"],
+            seconds=resume.get("seconds", 0.0),
             history=list(history),
         )
     except (KeyError, TypeError, ValueError) as e:

@@ -131,7 +131,7 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
                 f"not {value}; drop the option to resume, or train a new model without --resume"
             )
     tdict = dict(ck.train)
-    for key in ("epochs", "max_steps"):
+    for key in ("epochs", "max_steps", "max_minutes"):
         if given_train.get(key) is not None:
             tdict[key] = given_train[key]
     tcfg = train.TrainConfig.from_dict(tdict)
