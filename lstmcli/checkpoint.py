@@ -34,7 +34,7 @@ from lstmcli.errors import CheckpointError, LstmError
 from lstmcli.model import ModelConfig, Params, param_shapes
 
 FORMAT = "lstmcli/1"
-MAX_HEADER_BYTES = 256 * 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024 * 1024
 _DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
 _EXTRA_PREFIXES = ("optim.", "state.")
 
@@ -143,16 +143,17 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str], int]:
             head = f.read(8)
             if len(head) < 8:
                 raise _refuse(path, "too short to be a model file (empty or truncated)")
-            if head[:1] == b"\x80" or head[:2] == b"PK":
+            (n,) = struct.unpack("<Q", head)  # safetensors: u64 header length, then JSON
+            raw = f.read(n) if n <= min(size - 8, MAX_HEADER_BYTES) else b""
+            if not raw.startswith(b"{"):
+                pickled = (head[0] == 0x80 and 2 <= head[1] <= 5) or head[:2] == b"PK"
                 raise _refuse(
                     path,
                     "looks like a pickle or PyTorch file; lstmcli only loads .safetensors "
-                    "models and never unpickles",
+                    "models and never unpickles"
+                    if pickled
+                    else "not a safetensors model file (corrupt or truncated header)",
                 )
-            (n,) = struct.unpack("<Q", head)
-            if n > min(size - 8, MAX_HEADER_BYTES):
-                raise _refuse(path, "not a safetensors model file (corrupt or truncated header)")
-            raw = f.read(n)
     except OSError as e:
         raise _refuse(path, f"cannot read the model file: {e.strerror}") from None
     try:

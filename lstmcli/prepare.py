@@ -32,7 +32,12 @@ class Corpus:
 
 def _example_line(text: str, max_chars: int = 60) -> str:
     """A typical line of the text: the first of median length among the early lines."""
-    lines = [ln.strip() for ln in text.split("\n")[:2000] if ln.strip()]
+    lines = []
+    for ln in textio.split_lines(text):
+        if ln.strip():
+            lines.append(ln.strip()[:1000])
+        if len(lines) >= 2000:
+            break
     if not lines:
         return ""
     short = [ln for ln in lines if len(ln) <= max_chars] or [lines[0][:max_chars]]
@@ -55,7 +60,7 @@ def load_corpus(
     text = textio.read_text(path, encoding, fmt)
     name = tok.resolve(tokenizer, text)
     t = tok.get_tokenizer(name)
-    vocab, ids = build_and_encode(t.iter_tokens(text.split("\n")), min_freq, max_vocab)
+    vocab, ids = build_and_encode(t.iter_tokens(textio.split_lines(text)), min_freq, max_vocab)
     if len(ids) == 0 or (ids == vocab.eos_id).all():
         raise DataError(
             f"{path}: the text gives no tokens with the {name} tokenizer; check the file"
@@ -63,7 +68,7 @@ def load_corpus(
     valid = None
     if valid_path is not None:
         vtext = textio.read_text(valid_path, encoding, fmt)
-        valid = encode_stream(t.iter_tokens(vtext.split("\n")), vocab)
+        valid = encode_stream(t.iter_tokens(textio.split_lines(vtext)), vocab)
         if len(valid) < 2:
             raise DataError(f"{valid_path}: the validation text gives fewer than 2 tokens")
     elif val_fraction:
@@ -75,7 +80,7 @@ def encode_text(
     text: str, tokenizer: tok.Tokenizer, vocab: Vocab, source: str = "text"
 ) -> np.ndarray:
     """Encode text with a model's tokenizer and vocabulary (one <eos> per line)."""
-    ids = encode_stream(tokenizer.iter_tokens(text.split("\n")), vocab)
+    ids = encode_stream(tokenizer.iter_tokens(textio.split_lines(text)), vocab)
     if len(ids) < 2:
         raise DataError(f"{source}: the text gives fewer than 2 tokens; give a longer text")
     return ids

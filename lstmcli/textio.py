@@ -235,12 +235,8 @@ def read_text(path: str | Path, encoding: str | None = None, fmt: str = "auto") 
     return text
 
 
-def iter_lines(path: str | Path, encoding: str | None = None, fmt: str = "auto") -> Iterator[str]:
-    """Yield the lines of a text file (without ``\\n``), as :func:`read_text` would read it.
-
-    The decoded text is held once in memory, but no list of lines is built.
-    """
-    text = read_text(path, encoding, fmt)
+def split_lines(text: str) -> Iterator[str]:
+    """Yield the lines of ``text`` (without ``\n``) without building a list of them."""
     start = 0
     while start < len(text):
         end = text.find("\n", start)
@@ -248,3 +244,11 @@ def iter_lines(path: str | Path, encoding: str | None = None, fmt: str = "auto")
             end = len(text)
         yield text[start:end]
         start = end + 1
+
+
+def iter_lines(path: str | Path, encoding: str | None = None, fmt: str = "auto") -> Iterator[str]:
+    """Yield the lines of a text file (without ``\n``), as :func:`read_text` would read it.
+
+    The decoded text is held once in memory, but no list of lines is built.
+    """
+    yield from split_lines(read_text(path, encoding, fmt))

@@ -32,6 +32,30 @@ _NO_SPACE_AFTER = set("([{«“‘¿¡")
 _MAX_SUDACHI_CHARS = 8000  # sudachi refuses input over 49149 bytes; 8000 chars stay below
 
 
+LONG_LINE = 1 << 18  # characters; longer lines are tokenized in pieces of about this size
+_BREAKS = re.compile(r"[\s。、．，！？!?.,]")
+
+
+def line_pieces(line: str, size: int = LONG_LINE) -> Iterator[str]:
+    """Cut a line into pieces of at most ``size`` characters at spaces or punctuation.
+
+    Short lines come back whole. A piece ends at the last break character in its final
+    tenth when there is one, so only a line with no breaks at all is cut inside a word.
+    """
+    start = 0
+    while len(line) - start > size:
+        end = start + size
+        window = line[end - size // 10 : end]
+        last = None
+        for m in _BREAKS.finditer(window):
+            last = m
+        if last is not None:
+            end = end - size // 10 + last.end()
+        yield line[start:end]
+        start = end
+    yield line[start:]
+
+
 class Tokenizer:
     """Base class: ``tokenize_line`` is the one method a tokenizer must define."""
 
@@ -46,11 +70,19 @@ class Tokenizer:
         raise NotImplementedError
 
     def iter_tokens(self, lines: Iterable[str]) -> Iterator[str]:
-        """Stream the tokens of ``lines``, each non-empty line followed by ``<eos>``."""
+        """Stream the tokens of ``lines``, each non-empty line followed by ``<eos>``.
+
+        A very long line is tokenized piece by piece (see :func:`line_pieces`), so memory
+        stays bounded by the piece, not by the line.
+        """
         for line in lines:
-            toks = self.tokenize_line(line)
-            if toks:
-                yield from toks
+            any_tokens = False
+            for piece in line_pieces(line):
+                toks = self.tokenize_line(piece)
+                if toks:
+                    any_tokens = True
+                    yield from toks
+            if any_tokens:
                 yield EOS
 
     def tokenize(self, text: str) -> list[str]:
