@@ -39,7 +39,7 @@ def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
             f"{len(ids)} tokens are too few for batch size {batch_size}: each stream needs "
             f"at least 2 tokens; use a batch size of at most {max(1, len(ids) // 2)}"
         )
-    return np.ascontiguousarray(ids[: n * batch_size].reshape(batch_size, n).T)
+    return ids[: n * batch_size].reshape(batch_size, n).T  # a view: no copy of the corpus
 
 
 def num_windows(data: np.ndarray, seq_len: int) -> int:

@@ -60,7 +60,10 @@ def load_corpus(
     text = textio.read_text(path, encoding, fmt)
     name = tok.resolve(tokenizer, text)
     t = tok.get_tokenizer(name)
-    vocab, ids = build_and_encode(t.iter_tokens(textio.split_lines(text)), min_freq, max_vocab)
+    bound = len(text) + text.count("\n") + 1  # every token has a character, or is an <eos>
+    vocab, ids = build_and_encode(
+        t.iter_tokens(textio.split_lines(text)), min_freq, max_vocab, max_tokens=bound
+    )
     if len(ids) == 0 or (ids == vocab.eos_id).all():
         raise DataError(
             f"{path}: the text gives no tokens with the {name} tokenizer; check the file"

@@ -117,6 +117,8 @@ def decode_bytes(
 
 def normalize_newlines(text: str) -> str:
     """Turn ``\\r\\n`` and lone ``\\r`` into ``\\n``."""
+    if "\r" not in text:  # nothing to do: no copy of a large text
+        return text
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -220,8 +222,9 @@ def read_text(path: str | Path, encoding: str | None = None, fmt: str = "auto") 
     if not data:
         raise DataError(f"{path}: file is empty; give a text file with at least one line of text")
     text, _ = decode_bytes(data, encoding, source=str(path))
+    del data  # a large file should not be held twice
     text = normalize_newlines(text)
-    if not text.strip():
+    if text.isspace():
         raise DataError(
             f"{path}: file holds only whitespace; give a text file with at least one line of text"
         )

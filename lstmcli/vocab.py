@@ -119,21 +119,34 @@ def encode_stream(tokens: Iterable[str], vocab: Vocab) -> np.ndarray:
 
 
 def build_and_encode(
-    tokens: Iterable[str], min_freq: int = 1, max_size: int | None = None
+    tokens: Iterable[str],
+    min_freq: int = 1,
+    max_size: int | None = None,
+    max_tokens: int | None = None,
 ) -> tuple[Vocab, np.ndarray]:
     """Build a vocabulary and encode with it in one pass over a token stream.
 
     Each new token gets a provisional id as it first appears; after the pass the counts
     give the vocabulary and one lookup array maps provisional ids to final ones, so the
-    stream is tokenized once and never held as a list of strings.
+    stream is tokenized once and never held as a list of strings. ``max_tokens``, an upper
+    bound on the stream's length (a text of n characters and l lines has at most n + l
+    tokens), lets the ids go straight into one array: its untouched tail costs address
+    space but no memory, so the ids are never copied while they grow.
     """
     seen: dict[str, int] = {}
-    parts = []
+    ids = np.empty(max_tokens if max_tokens is not None else CHUNK, dtype=np.int32)
+    n = 0
     for chunk in _chunks(iter(tokens)):
-        ids = [seen.setdefault(t, len(seen)) for t in chunk]
-        parts.append(np.array(ids, dtype=np.int32))
-    prov = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-    counts = np.bincount(prov, minlength=len(seen))
+        if n + len(chunk) > len(ids):  # no bound given, or a wrong one: grow
+            ids = np.resize(ids, max(2 * len(ids), n + len(chunk)))
+        ids[n : n + len(chunk)] = [seen.setdefault(t, len(seen)) for t in chunk]
+        n += len(chunk)
+    prov = ids[:n]
+    counts = np.zeros(len(seen), dtype=np.int64)
+    for i in range(0, n, CHUNK):  # bincount casts to int64: a chunk at a time, not all
+        counts += np.bincount(prov[i : i + CHUNK], minlength=len(seen))
     vocab = Vocab.build(dict(zip(seen, counts.tolist(), strict=True)), min_freq, max_size)
     remap = np.fromiter((vocab.id_of(t) for t in seen), dtype=np.int32, count=len(seen))
-    return vocab, remap[prov]
+    for i in range(0, n, CHUNK):  # in place, a chunk at a time: no second copy
+        prov[i : i + CHUNK] = remap[prov[i : i + CHUNK]]
+    return vocab, prov
