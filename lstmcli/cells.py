@@ -85,6 +85,35 @@ def _activate(a: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray
     return a
 
 
+def _weight_grads(
+    dA: np.ndarray,
+    x: np.ndarray,
+    h: np.ndarray,
+    W_ih: np.ndarray,
+    ws: Workspace,
+    key: str,
+    grads: CellGrads | None,
+    need_dx: bool,
+) -> tuple[np.ndarray | None, CellGrads]:
+    """Weight gradients of a layer from its pre-activation gradients dA (T, B, G·H), each
+    one GEMM over all steps: dW_ih = Σ_t dA_tᵀ x_t, dW_hh = Σ_t dA_tᵀ h_{t-1}, db = Σ_t dA_t,
+    and the input gradient dx_t = dA_t W_ih."""
+    T, B, GH = dA.shape
+    D, H = x.shape[2], h.shape[2]
+    dt = dA.dtype
+    dA2 = dA.reshape(T * B, GH)
+    if grads is None:
+        grads = CellGrads(np.empty((GH, D), dt), np.empty((GH, H), dt), np.empty((GH,), dt))
+    np.matmul(dA2.T, x.reshape(T * B, D), out=grads.dW_ih)
+    np.matmul(dA2.T, h[:-1].reshape(T * B, H), out=grads.dW_hh)
+    np.sum(dA2, axis=0, out=grads.db)
+    dx = None
+    if need_dx:
+        dx = ws.get(f"{key}.dx", (T, B, D), dt)
+        np.matmul(dA2, W_ih, out=dx.reshape(T * B, D))
+    return dx, grads
+
+
 def lstm_forward(
     x: np.ndarray,
     h0: np.ndarray,
@@ -152,7 +181,6 @@ def lstm_backward(
     x, gates, h, c, tanh_c = cache
     T, B, H4 = gates.shape
     H = H4 // 4
-    D = x.shape[2]
     dt = gates.dtype
     i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))
 
@@ -189,20 +217,7 @@ def lstm_backward(
         dc *= f[t]  # carried to step t-1
         np.matmul(da, W_hh, out=dh_next)  # dh_{t-1} through W_hh
 
-    # weight gradients: one GEMM over all steps
-    dA2 = dA.reshape(T * B, 4 * H)
-    if grads is None:
-        grads = CellGrads(
-            np.empty((4 * H, D), dt), np.empty((4 * H, H), dt), np.empty((4 * H,), dt)
-        )
-    np.matmul(dA2.T, x.reshape(T * B, D), out=grads.dW_ih)
-    np.matmul(dA2.T, h[:-1].reshape(T * B, H), out=grads.dW_hh)
-    np.sum(dA2, axis=0, out=grads.db)
-    dx = None
-    if need_dx:
-        dx = ws.get(f"{key}.dx", (T, B, D), dt)
-        np.matmul(dA2, W_ih, out=dx.reshape(T * B, D))
-    return dx, grads
+    return _weight_grads(dA, x, h, W_ih, ws, key, grads, need_dx)
 
 
 def lstm_step(
@@ -275,7 +290,6 @@ def rnn_backward(
     """Backpropagate through a simple RNN layer; see :func:`lstm_backward`."""
     x, h = cache
     T, B, H = dh_seq.shape
-    D = x.shape[2]
     dt = h.dtype
     dA = ws.get(f"{key}.dA", (T, B, H), dt)
     np.multiply(h[1:], h[1:], out=dA)
@@ -287,17 +301,7 @@ def rnn_backward(
         dh += dh_next
         dA[t] *= dh  # da_t = dh_t ⊙ (1 − h_t²)
         np.matmul(dA[t], W_hh, out=dh_next)
-    dA2 = dA.reshape(T * B, H)
-    if grads is None:
-        grads = CellGrads(np.empty((H, D), dt), np.empty((H, H), dt), np.empty((H,), dt))
-    np.matmul(dA2.T, x.reshape(T * B, D), out=grads.dW_ih)
-    np.matmul(dA2.T, h[:-1].reshape(T * B, H), out=grads.dW_hh)
-    np.sum(dA2, axis=0, out=grads.db)
-    dx = None
-    if need_dx:
-        dx = ws.get(f"{key}.dx", (T, B, D), dt)
-        np.matmul(dA2, W_ih, out=dx.reshape(T * B, D))
-    return dx, grads
+    return _weight_grads(dA, x, h, W_ih, ws, key, grads, need_dx)
 
 
 def rnn_step(
