@@ -77,6 +77,9 @@ def train(
     init_scale: float = typer.Option(
         None, "--init-scale", help="Weights start uniform in ±this.", callback=positive_float
     ),
+    forget_bias: float = typer.Option(
+        None, "--forget-bias", help="Added to the LSTM forget-gate bias at the start (e.g. 1)."
+    ),
     seed: int = typer.Option(None, help="Random seed (initialisation and dropout)."),
     valid: Path = typer.Option(
         None, help="Validation text file (else --val-fraction of the corpus)."
@@ -136,6 +139,7 @@ def train(
         "dropout": dropout,
         "tie_weights": tie_weights,
         "init_scale": init_scale,
+        "forget_bias": forget_bias,
     }
     given_train = {
         "seq_len": seq_len,

@@ -36,6 +36,7 @@ OPTION_NAMES = {
     "dropout": "--dropout",
     "tie_weights": "--tie-weights",
     "init_scale": "--init-scale",
+    "forget_bias": "--forget-bias",
 }
 
 
@@ -267,7 +268,7 @@ def run(
     b = min(best, key=lambda h: h["valid_ppl"]) if best else None
     example = corp.example or "..."
     nxt = shlex.join(
-        ["lstm", "predict", _prompt_hint(example, corp.tokenizer)]
+        ["lstm", "predict", _prompt_hint(example, corp.tokenizer, corp.vocab)]
         + ([] if out == paths.default_model_path() else ["--model", str(out)])
     )
     summary = {
@@ -288,12 +289,18 @@ def run(
     return 0
 
 
-def _prompt_hint(example: str, tokenizer) -> str:
-    """The first part of the example line, as a prompt to try."""
+RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"
+
+
+def _prompt_hint(example: str, tokenizer, vocab) -> str:
+    """A prompt to try: the running example when the model knows all its words, else the
+    first two thirds of a line of the training text."""
+    if tokenizer.name in ("ja", "ja-phrase") and all(
+        t in vocab for t in tokenizer.tokenize_line(RUNNING_EXAMPLE)
+    ):
+        return RUNNING_EXAMPLE
     toks = tokenizer.tokenize_line(example)
     if not toks:
         return example
-    if "僕の麻里ちゃんの愛してやまないケーキは" in example.replace(" ", ""):
-        return "僕の麻里ちゃんの愛してやまないケーキは"
     head = toks[: max(1, (2 * len(toks)) // 3)]
     return tokenizer.detokenize(head).strip()
