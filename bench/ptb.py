@@ -44,6 +44,13 @@ REFERENCES = [
 ]
 
 
+def _relative(command: str) -> str:
+    """A command with paths written relative to the repository, as a reader would type it."""
+    return command.replace(str(PTB) + "/", os.path.relpath(PTB, ROOT) + "/").replace(
+        str(ROOT) + "/", ""
+    )
+
+
 def run_preset(preset: str) -> dict:
     out = ROOT / "runs" / f"ptb-{preset}.safetensors"
     train_cmd = ["lstm", "train", str(PTB / "ptb.train.txt"), "--valid", str(PTB / "ptb.valid.txt"),
@@ -73,7 +80,7 @@ def run_preset(preset: str) -> dict:
         "test_ppl": test["perplexity"],
         "test_tokens": test["tokens"],
         "peak_rss_mb": peak_mb,
-        "commands": [shlex.join(train_cmd), shlex.join(eval_cmd)],
+        "commands": [_relative(shlex.join(train_cmd)), _relative(shlex.join(eval_cmd))],
         "history": [
             {k: e[k] for k in ("epoch", "train_ppl", "valid_ppl", "lr", "seconds")} for e in epochs
         ],
@@ -112,7 +119,9 @@ def write_table() -> None:
     lines += ["", "Commands:", ""]
     for r in rows:
         lines += [f"- `{r['preset']}` ({r['machine']}, {r['date']}):", ""]
-        lines += [f"  ```\n  {c}\n  ```" for c in r["commands"]]
+        lines += [f"  ```\n  {_relative(c)}\n  ```" for c in r["commands"]]
+        if r.get("note"):
+            lines += ["", f"  {r['note']}"]
     lines += ["", "Per-epoch history: `lstm info runs/ptb-PRESET.safetensors`, or",
               "`bench/results/ptb-PRESET.json`.", ""]  # fmt: skip
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
