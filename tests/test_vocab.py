@@ -1,5 +1,6 @@
 """Vocabulary: order, limits, specials, encoding, decoding, streaming, Penn Treebank."""
 
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +13,10 @@ from lstmcli.errors import LstmError
 from lstmcli.tokenize import EOS, UNK, get_tokenizer
 from lstmcli.vocab import Vocab, build_and_encode, count_tokens, encode_stream
 
-PTB = Path("/work/shared/data/ptb/ptb.train.txt")
+PTB = (
+    Path(os.environ.get("PTB_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "ptb"))
+    / "ptb.train.txt"
+)
 
 
 def test_order_and_specials():
