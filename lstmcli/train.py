@@ -186,19 +186,17 @@ def run_training(
     """Train until the epochs, the step budget or the patience run out, or until stopped.
 
     Returns "finished", "early-stopped", "max-steps", "time-limit" or "interrupted". A
-    "last" checkpoint
-    is saved after every epoch and on interruption; a "best" one whenever validation
-    improves (or after every epoch when there is no validation data).
+    "last" checkpoint is saved after every epoch and on interruption; a "best" one whenever
+    validation improves (or after every epoch when there is no validation data).
     """
     tc, cfg = s.train, s.config
     streams = data.batchify(train_ids, tc.batch_size)
     n_windows = data.num_windows(streams, tc.seq_len)
     ws = Workspace()
     t_run = time.perf_counter() - s.seconds
-    if tc.max_steps is not None and s.step >= tc.max_steps:
-        return "max-steps"
-    if tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes:
-        return "time-limit"
+    spent = _budget_spent(s)
+    if spent:
+        return spent
     while s.epoch <= tc.epochs and not s.finished:
         if s.state is None or s.window == 0:
             s.state = model.zero_state(cfg, tc.batch_size)
@@ -239,11 +237,11 @@ def run_training(
                     grad_norm=norm,
                 )
             )
-            out_of_steps = _out_of_budget(s)
-            if should_stop() and not out_of_steps and s.window < n_windows:
+            spent = _budget_spent(s)
+            if should_stop() and not spent and s.window < n_windows:
                 save("last", s)
                 return "interrupted"
-            if out_of_steps:
+            if spent:
                 break
         outcome = _end_epoch(s, valid_ids, ws, on_event, save, t_run)
         if outcome:
@@ -254,11 +252,14 @@ def run_training(
     return "finished"
 
 
-def _out_of_budget(s: Session) -> bool:
+def _budget_spent(s: Session) -> str | None:
+    """The outcome "max-steps" or "time-limit" once that budget is used up, else None."""
     tc = s.train
-    return (tc.max_steps is not None and s.step >= tc.max_steps) or (
-        tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes
-    )
+    if tc.max_steps is not None and s.step >= tc.max_steps:
+        return "max-steps"
+    if tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes:
+        return "time-limit"
+    return None
 
 
 def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
@@ -297,22 +298,19 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
         )
     )
     s.seconds = time.perf_counter() - t_run
-    out_of_steps = tc.max_steps is not None and s.step >= tc.max_steps
-    out_of_time = tc.max_minutes is not None and s.seconds >= 60 * tc.max_minutes
+    spent = _budget_spent(s)
     patience_out = tc.patience is not None and s.schedule.bad_epochs >= tc.patience
     s.epoch += 1
     s.window = 0
     s.state = None
     s.epoch_loss, s.epoch_tokens, s.epoch_seconds = 0.0, 0, 0.0
-    if out_of_steps or out_of_time or patience_out or s.epoch > tc.epochs:
+    if spent or patience_out or s.epoch > tc.epochs:
         s.finished = True
     if improved:
         save("best", s)
     save("last", s)
-    if out_of_steps:
-        return "max-steps"
-    if out_of_time:
-        return "time-limit"
+    if spent:
+        return spent
     if patience_out:
         return "early-stopped"
     return None
