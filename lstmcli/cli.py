@@ -299,6 +299,7 @@ def info(
     """
     from lstmcli import checkpoint, paths
     from lstmcli.model import num_params
+    from lstmcli.train import best_epoch
 
     path = paths.find_model(model_path)
     ck = checkpoint.load(path)
@@ -322,9 +323,8 @@ def info(
             summary[key.replace("_", " ")] = tr[key]
     if tr.get("data", {}).get("corpus"):
         summary["corpus"] = tr["data"]["corpus"]
-    best = [h for h in ck.history if h.get("valid_ppl") is not None]
-    if best:
-        b = min(best, key=lambda h: h["valid_ppl"])
+    b = best_epoch(ck.history)
+    if b:
         summary["best valid ppl"] = f"{b['valid_ppl']:.2f} (epoch {b['epoch']})"
     if json_out:
         typer.echo(

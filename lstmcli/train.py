@@ -171,6 +171,12 @@ def evaluate(
     return total / count, count
 
 
+def best_epoch(history: list[dict]) -> dict | None:
+    """The history record with the lowest validation perplexity, or None without any."""
+    scored = [h for h in history if h.get("valid_ppl") is not None]
+    return min(scored, key=lambda h: h["valid_ppl"]) if scored else None
+
+
 def _ppl(loss: float) -> float:
     return math.exp(min(loss, 700.0))
 

@@ -264,8 +264,7 @@ def run(
             err.print(f"Stopped. Saved the training state to {last_path}", soft_wrap=True)
             err.print(f"Resume with: {command}", soft_wrap=True, markup=False)
         return code
-    best = [h for h in s.history if h.get("valid_ppl") is not None]
-    b = min(best, key=lambda h: h["valid_ppl"]) if best else None
+    b = train.best_epoch(s.history)
     example = corp.example or "..."
     nxt = shlex.join(
         ["lstm", "predict", _prompt_hint(example, corp.tokenizer, corp.vocab)]
