@@ -215,7 +215,7 @@ def predict(
     generated = None
     if generate:
         generated = p.generate(
-            prompt, generate, temperature=temperature, top_p=top_p, greedy=greedy, seed=seed
+            out, generate, temperature=temperature, top_p=top_p, greedy=greedy, seed=seed
         )
     if json_out:
         obj = {"tokens": prompt.tokens, "next": [{"token": c.token, "prob": c.prob} for c in cands]}

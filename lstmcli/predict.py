@@ -105,7 +105,7 @@ class Predictor:
 
     def generate(
         self,
-        prompt: Prompt,
+        start: model.RunOutput,
         n: int,
         *,
         temperature: float = 1.0,
@@ -114,7 +114,7 @@ class Predictor:
         greedy: bool = False,
         seed: int | None = None,
     ) -> list[str]:
-        """Continue the prompt by ``n`` tokens, sampling from the model step by step."""
+        """Continue by ``n`` tokens from where :meth:`run` left a prompt, sampling step by step."""
         if n <= 0:
             raise LstmError(f"the number of tokens to generate must be positive, got {n}")
         if not temperature > 0:
@@ -122,8 +122,7 @@ class Predictor:
         if top_p is not None and not 0 < top_p <= 1:
             raise LstmError(f"top-p must be in (0, 1], got {top_p}")
         rng = np.random.default_rng(seed)
-        out = self.run(prompt)
-        logits, state = out.logits[-1], out.state
+        logits, state = start.logits[-1], start.state
         generated: list[str] = []
         for _ in range(n):
             nxt = sample_next(logits, rng, temperature, top_k, top_p, greedy)
