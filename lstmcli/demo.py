@@ -42,7 +42,15 @@ import numpy as np
 
 from lstmcli import cells, longrange
 from lstmcli.errors import LstmError
-from lstmcli.model import ModelConfig, Params, decoder_weight, init_params, run, softmax
+from lstmcli.model import (
+    ModelConfig,
+    Params,
+    decoder_weight,
+    init_params,
+    run,
+    scatter_add_rows,
+    softmax,
+)
 from lstmcli.optim import Adam, clip_grads
 from lstmcli.vocab import Vocab
 from lstmcli.workspace import Workspace
@@ -190,7 +198,7 @@ def answer_loss_and_grads(
     grads["rnn.bias_ih_l0"] = g.db.copy()
     grads["rnn.bias_hh_l0"] = g.db.copy()  # b_ih and b_hh enter as one sum
     dE = np.zeros_like(params["encoder.weight"])
-    np.add.at(dE, x.reshape(-1), dx.reshape(T * B, -1))  # each lookup's gradient to its row
+    scatter_add_rows(dE, x.reshape(-1), dx.reshape(T * B, -1))  # each lookup's gradient
     grads["encoder.weight"] = dE
     return loss, grads
 

@@ -259,7 +259,7 @@ def _softmax_xent(
     return nll
 
 
-def _scatter_add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+def scatter_add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
     """out[idx[n]] += rows[n] for every n, repeated indices summed (a fast ``np.add.at``)."""
     order = np.argsort(idx, kind="stable")
     sorted_idx = idx[order]
@@ -319,7 +319,7 @@ def loss_and_grads(
     dE = grads["encoder.weight"]
     if not cfg.tie_weights:
         dE.fill(0)
-    _scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
+    scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
     return loss, grads, fw.state
 
 
