@@ -12,14 +12,20 @@ Simple RNN (Elman; weights ``W_ih`` (H, D), ``W_hh`` (H, H))::
 
     h_t = tanh(W_ih x_t + W_hh h_{t-1} + b)
 
-Shapes: T steps, B streams, D inputs, H units. Sequences are time-major, (T, B, ·).
+Shapes: T steps, B streams, D inputs, H units. Sequences enter and leave time-major,
+(T, B, ·).
 
 The sequence functions work the way a fast implementation must: the input projections of
-all T steps are one GEMM; each step adds one (B, H) × (H, 4H) product into a fused
-(B, 4H) gate row and applies every nonlinearity in place; the gates are kept *after* the
+all T steps are one GEMM; each step adds one (4H, H) × (H, B) product into a fused gate
+block and applies every nonlinearity in place; the gates are kept *after* the
 nonlinearity for the backward pass; the weight gradients are one GEMM over all steps
-after the time loop. One trick keeps the step short: σ(a) = ½ + ½·tanh(a/2), so after
-halving the i, f and o columns a single ``tanh`` call activates all four gates.
+after the time loop. Inside the time loop the LSTM works feature-major — a step's gates
+are a contiguous (4H, B) array, its states (H, B) — so every gate is one contiguous block:
+elementwise passes over contiguous memory are several times faster than over the
+column slices of a (B, 4H) array, and the recurrent product is faster in this
+orientation too. Two more tricks keep the step short: σ(a) = ½ + ½·tanh(a/2), so after
+halving the i, f and o rows a single ``tanh`` call activates all four gates; and the bias
+rides in the recurrent GEMM as an extra column of W_hh against a constant row of ones.
 
 Forward functions return the outputs, the final state and an explicit cache; backward
 functions take the cache back. Buffers come from a :class:`~lstmcli.workspace.Workspace`
@@ -35,10 +41,13 @@ import numpy as np
 
 from lstmcli.workspace import Workspace
 
-# σ(a) = ½ + ½·tanh(½a): per-gate scale before tanh, and the affine map after it,
-# for gates i, f, g, o.
-_PRE = (0.5, 0.5, 1.0, 0.5)
-_SHIFT = (0.5, 0.5, 0.0, 0.5)
+# σ(a) = ½ + ½·tanh(½a). Inside the window functions the per-step arrays are feature-major,
+# (4H, B) and (H, B), so each gate is one contiguous block, and the forward pass keeps its
+# gate rows in the order i, f, o, g: the three sigmoid gates are then a single block that
+# is halved before the shared tanh (folded into the weights) and mapped by ½x + ½ after it.
+_FWD_ORDER = (0, 1, 3, 2)  # forward row block k holds PyTorch's block _FWD_ORDER[k]
+_PRE = (0.5, 0.5, 1.0, 0.5)  # lstm_step: per-gate scale before tanh, PyTorch order
+_SHIFT = (0.5, 0.5, 0.0, 0.5)  # and the shift after it
 
 
 @functools.lru_cache(maxsize=16)
@@ -49,14 +58,26 @@ def _gate_vectors(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     return s, shift
 
 
+def _forward_rows(A: np.ndarray, out: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Copy A into out with the 4H gate rows along ``axis`` reordered from PyTorch's
+    i, f, g, o to i, f, o, g and the sigmoid rows halved (the tanh trick)."""
+    H = A.shape[axis] // 4
+    lead = (slice(None),) * axis
+    for k, src in enumerate(_FWD_ORDER):
+        a, o = A[(*lead, slice(src * H, (src + 1) * H))], out[(*lead, slice(k * H, (k + 1) * H))]
+        np.multiply(a, 0.5 if k < 3 else 1.0, out=o)
+    return out
+
+
 class LSTMCache(NamedTuple):
-    """What the LSTM backward pass needs from the forward pass."""
+    """What the LSTM backward pass needs from the forward pass (per-step arrays are
+    feature-major: units along the rows, streams along the columns)."""
 
     x: np.ndarray  # (T, B, D) inputs
-    gates: np.ndarray  # (T, B, 4H) i, f, g, o after their nonlinearities
-    h: np.ndarray  # (T+1, B, H) h[0] = h0, h[t+1] = h_t
-    c: np.ndarray  # (T+1, B, H) c[0] = c0, c[t+1] = c_t
-    tanh_c: np.ndarray  # (T, B, H) tanh(c_t)
+    gates: np.ndarray  # (T, 4H, B) i, f, o, g after their nonlinearities (note the order)
+    h: np.ndarray  # (T+1, B, H) h[0] = h0, h[t+1] = h_t (time-major, as returned)
+    c: np.ndarray  # (T+1, H, B) c[0] = c0ᵀ, c[t+1] = c_tᵀ
+    tanh_c: np.ndarray  # (T, H, B) tanh(c_t)ᵀ
 
 
 class RNNCache(NamedTuple):
@@ -75,10 +96,8 @@ class CellGrads(NamedTuple):
 
 
 def _activate(a: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Turn pre-activations (…, 4H), with i, f, o already halved, into gate values, in place.
-
-    tanh, then ½x + ½ on the i, f, o columns (``scale``/``shift`` from :func:`_gate_vectors`).
-    """
+    """Turn pre-activations (…, 4H) in PyTorch order, with i, f, o already halved, into
+    gate values, in place: tanh, then ½x + ½ on the i, f, o columns."""
     np.tanh(a, out=a)
     a *= scale
     a += shift
@@ -95,22 +114,24 @@ def _weight_grads(
     grads: CellGrads | None,
     need_dx: bool,
 ) -> tuple[np.ndarray | None, CellGrads]:
-    """Weight gradients of a layer from its pre-activation gradients dA (T, B, G·H), each
-    one GEMM over all steps: dW_ih = Σ_t dA_tᵀ x_t, dW_hh = Σ_t dA_tᵀ h_{t-1}, db = Σ_t dA_t,
-    and the input gradient dx_t = dA_t W_ih."""
-    T, B, GH = dA.shape
-    D, H = x.shape[2], h.shape[2]
+    """Weight gradients of a layer from its pre-activation gradients dA (G·H, T·B) (column
+    t·B + b for step t, stream b), each one GEMM over all steps: dW_ih = Σ_t dA_t x_t,
+    dW_hh = Σ_t dA_t h_{t-1}, db = Σ_t dA_t 1, and the input gradient dx_t = dA_tᵀ W_ih."""
+    GH = dA.shape[0]
+    T, B, D = x.shape
+    H = h.shape[2]
     dt = dA.dtype
-    dA2 = dA.reshape(T * B, GH)
     if grads is None:
         grads = CellGrads(np.empty((GH, D), dt), np.empty((GH, H), dt), np.empty((GH,), dt))
-    np.matmul(dA2.T, x.reshape(T * B, D), out=grads.dW_ih)
-    np.matmul(dA2.T, h[:-1].reshape(T * B, H), out=grads.dW_hh)
-    np.sum(dA2, axis=0, out=grads.db)
+    np.matmul(dA, x.reshape(T * B, D), out=grads.dW_ih)
+    np.matmul(dA, h[:-1].reshape(T * B, H), out=grads.dW_hh)
+    ones = ws.get(f"{key}.ones", (T * B,), dt)
+    ones.fill(1)
+    np.matmul(dA, ones, out=grads.db)  # a GEMV: faster than a reduction along rows
     dx = None
     if need_dx:
         dx = ws.get(f"{key}.dx", (T, B, D), dt)
-        np.matmul(dA2, W_ih, out=dx.reshape(T * B, D))
+        np.matmul(dA.T, W_ih, out=dx.reshape(T * B, D))
     return dx, grads
 
 
@@ -127,39 +148,47 @@ def lstm_forward(
     """Run an LSTM layer over a window.
 
     x: (T, B, D); h0, c0: (B, H); W_ih: (4H, D); W_hh: (4H, H); b: (4H,).
-    Returns h_seq (T, B, H) (a view into the cache), h_T (B, H), c_T (B, H) and the cache.
+    Returns h_seq (T, B, H), h_T (B, H), c_T (B, H) (views into workspace buffers) and
+    the cache.
     """
     T, B, D = x.shape
     H = h0.shape[1]
     dt = x.dtype
-    gates = ws.get(f"{key}.gates", (T, B, 4 * H), dt)
-    h = ws.get(f"{key}.h", (T + 1, B, H), dt)
-    c = ws.get(f"{key}.c", (T + 1, B, H), dt)
-    tanh_c = ws.get(f"{key}.tanh_c", (T, B, H), dt)
-    tmp4 = ws.get(f"{key}.tmp4", (B, 4 * H), dt)
-    tmp = ws.get(f"{key}.tmp", (B, H), dt)
-    h[0] = h0
-    c[0] = c0
-
-    s, shift = _gate_vectors(H, dt)
-    # the weights transposed to row-major (the faster GEMM operand), i, f, o columns halved
-    W_ih_s = np.multiply(W_ih.T, s, out=ws.get(f"{key}.W_ih_s", (D, 4 * H), dt))
-    W_hh_s = np.multiply(W_hh.T, s, out=ws.get(f"{key}.W_hh_s", (H, 4 * H), dt))
-    # input projections of every step in one GEMM, already scaled for the tanh trick
-    np.matmul(x.reshape(T * B, D), W_ih_s, out=gates.reshape(T * B, 4 * H))
-    gates += b * s
+    # input projections of every step in one GEMM, (4H, T·B), then laid out step by step
+    # as (T, 4H, B) with the rows in i, f, o, g order and the sigmoid rows halved
+    proj = ws.get(f"{key}.proj", (4 * H, T * B), dt)
+    np.matmul(W_ih, x.reshape(T * B, D).T, out=proj)
+    gates = ws.get(f"{key}.gates", (T, 4 * H, B), dt)
+    _forward_rows(proj.reshape(4 * H, T, B).transpose(1, 0, 2), gates, axis=1)
+    # W_hh the same way, and the bias as its extra column against a row of ones under h
+    W_hb_s = ws.get(f"{key}.W_hb_s", (4 * H, H + 1), dt)  # [W_hh | b]
+    _forward_rows(W_hh, W_hb_s[:, :H])
+    _forward_rows(b[:, None], W_hb_s[:, H:])
+    hf = ws.get(f"{key}.hf", (T + 1, H + 1, B), dt)  # [h_tᵀ; 1], the recurrent operand
+    c = ws.get(f"{key}.c", (T + 1, H, B), dt)
+    tanh_c = ws.get(f"{key}.tanh_c", (T, H, B), dt)
+    tmp4 = ws.get(f"{key}.tmp4", (4 * H, B), dt)
+    tmp = ws.get(f"{key}.tmp", (H, B), dt)
+    hf[0, :H] = h0.T
+    hf[:, H] = 1
+    c[0] = c0.T
     for t in range(T):
-        a = gates[t]  # (B, 4H)
-        np.matmul(h[t], W_hh_s, out=tmp4)
-        a += tmp4  # a_t = W_ih x_t + W_hh h_{t-1} + b
-        _activate(a, s, shift)  # i, f, g, o
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        a = gates[t]  # (4H, B)
+        np.matmul(W_hb_s, hf[t], out=tmp4)
+        a += tmp4  # a_t = W_ih x_t + W_hh h_{t-1} + b (sigmoid rows halved)
+        np.tanh(a, out=a)
+        sig = a[: 3 * H]
+        sig *= 0.5
+        sig += 0.5  # σ = ½ + ½·tanh(½a)
+        i, f, o, g = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
         np.multiply(f, c[t], out=c[t + 1])
         np.multiply(i, g, out=tmp)
         c[t + 1] += tmp  # c_t = f ⊙ c_{t-1} + i ⊙ g
         np.tanh(c[t + 1], out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o ⊙ tanh(c_t)
-    return h[1:], h[T], c[T], LSTMCache(x, gates, h, c, tanh_c)
+        np.multiply(o, tanh_c[t], out=hf[t + 1, :H])  # h_t = o ⊙ tanh(c_t)
+    h = ws.get(f"{key}.h", (T + 1, B, H), dt)
+    np.copyto(h, hf[:, :H].transpose(0, 2, 1))  # back to time-major for the layer above
+    return h[1:], h[T], c[T].T, LSTMCache(x, gates, h, c, tanh_c)
 
 
 def lstm_backward(
@@ -174,50 +203,61 @@ def lstm_backward(
 ) -> tuple[np.ndarray | None, CellGrads]:
     """Backpropagate through an LSTM layer over a window (truncated: no gradient enters at T).
 
-    dh_seq: (T, B, H) gradient of the loss with respect to h_1 … h_T; it is overwritten.
+    dh_seq: (T, B, H) gradient of the loss with respect to h_1 … h_T.
     Returns dx (T, B, D) (None unless ``need_dx``) and the weight gradients, written into
     ``grads`` when given.
     """
     x, gates, h, c, tanh_c = cache
-    T, B, H4 = gates.shape
+    T, H4, B = gates.shape
     H = H4 // 4
     dt = gates.dtype
-    i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))
+    i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))  # (T, H, B) each
 
-    # dA[t] starts as each gate's local factor; the loop multiplies in dc_t or dh_t.
-    dA = ws.get(f"{key}.dA", (T, B, 4 * H), dt)
-    np.subtract(1, gates, out=dA)
-    dA *= gates  # σ' = σ(1 − σ) for i, f, o
-    dg = dA[..., 2 * H : 3 * H]
-    np.multiply(g, g, out=dg)
-    np.subtract(1, dg, out=dg)  # tanh' = 1 − g²
-    dA[..., :H] *= g  # ∂c/∂i = g
-    dA[..., H : 2 * H] *= c[:-1]  # ∂c/∂f = c_{t-1}
-    dg *= i  # ∂c/∂g = i
-    dA[..., 3 * H :] *= tanh_c  # ∂h/∂o = tanh(c)
+    # dA[t] (4H, B), rows in PyTorch's order i, f, g, o, starts as each gate's local
+    # factor ∂c_t/∂a or ∂h_t/∂a; the loop multiplies in dc_t or dh_t.
+    dA = ws.get(f"{key}.dA", (T, 4 * H, B), dt)
+    da_i, da_f, da_g, da_o = (dA[:, k * H : (k + 1) * H] for k in range(4))
+    dsig = ws.get(f"{key}.dsig", (T, 3 * H, B), dt)  # σ' = σ(1 − σ) of i, f, o at once
+    sig = gates[:, : 3 * H]
+    np.subtract(1, sig, out=dsig)
+    dsig *= sig
+    np.multiply(dsig[:, :H], g, out=da_i)  # σ'(a_i) · g
+    np.multiply(dsig[:, H : 2 * H], c[:-1], out=da_f)  # σ'(a_f) · c_{t-1}
+    np.multiply(dsig[:, 2 * H :], tanh_c, out=da_o)  # σ'(a_o) · tanh(c_t)
+    np.multiply(g, g, out=da_g)
+    np.subtract(1, da_g, out=da_g)
+    da_g *= i  # tanh'(a_g) · i
     # ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t), for all steps at once
-    o_dtanh = ws.get(f"{key}.o_dtanh", (T, B, H), dt)
+    o_dtanh = ws.get(f"{key}.o_dtanh", (T, H, B), dt)
     np.multiply(tanh_c, tanh_c, out=o_dtanh)
     np.subtract(1, o_dtanh, out=o_dtanh)
     o_dtanh *= o
+    dh = ws.get(f"{key}.dh", (T, H, B), dt)
+    np.copyto(dh, dh_seq.transpose(0, 2, 1))
 
-    dh_next = ws.get(f"{key}.dh_next", (B, H), dt)
+    dh_next = ws.get(f"{key}.dh_next", (H, B), dt)
     dh_next.fill(0)
-    dc = ws.get(f"{key}.dc", (B, H), dt)
+    dc = ws.get(f"{key}.dc", (H, B), dt)
     dc.fill(0)
-    tmp = ws.get(f"{key}.tmp", (B, H), dt)
+    tmp = ws.get(f"{key}.tmp", (H, B), dt)
+    W_hh_T = W_hh.T  # (H, 4H)
     for t in range(T - 1, -1, -1):
-        dh = dh_seq[t]
-        dh += dh_next  # from above and from step t+1
-        np.multiply(dh, o_dtanh[t], out=tmp)
+        dh_t = dh[t]
+        dh_t += dh_next  # from above and from step t+1
+        np.multiply(dh_t, o_dtanh[t], out=tmp)
         dc += tmp  # dc_t = f_{t+1} ⊙ dc_{t+1} + dh_t ⊙ o ⊙ (1 − tanh² c_t)
         da = dA[t]
-        da.reshape(B, 4, H)[:, :3] *= dc[:, None, :]  # da_i, da_f, da_g
-        da[:, 3 * H :] *= dh  # da_o
-        dc *= f[t]  # carried to step t-1
-        np.matmul(da, W_hh, out=dh_next)  # dh_{t-1} through W_hh
+        da_ifg = da[: 3 * H].reshape(3, H, B)
+        da_ifg *= dc  # da_i, da_f, da_g
+        da[3 * H :] *= dh_t  # da_o
+        if t:  # nothing flows past the window edge
+            dc *= f[t]  # carried to step t-1
+            np.matmul(W_hh_T, da, out=dh_next)  # dh_{t-1} through W_hh
 
-    return _weight_grads(dA, x, h, W_ih, ws, key, grads, need_dx)
+    # the weight-gradient GEMMs want all steps side by side: (4H, T·B)
+    dA_all = ws.get(f"{key}.dA_all", (4 * H, T, B), dt)
+    np.copyto(dA_all, dA.transpose(1, 0, 2))
+    return _weight_grads(dA_all.reshape(4 * H, T * B), x, h, W_ih, ws, key, grads, need_dx)
 
 
 def lstm_step(
@@ -301,7 +341,7 @@ def rnn_backward(
         dh += dh_next
         dA[t] *= dh  # da_t = dh_t ⊙ (1 − h_t²)
         np.matmul(dA[t], W_hh, out=dh_next)
-    return _weight_grads(dA, x, h, W_ih, ws, key, grads, need_dx)
+    return _weight_grads(dA.reshape(T * B, H).T, x, h, W_ih, ws, key, grads, need_dx)
 
 
 def rnn_step(
