@@ -231,16 +231,21 @@ _FLOOR = -30.0
 
 def _softmax_xent(
     logits: np.ndarray, bias: np.ndarray, y: np.ndarray, grad_scale: float | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Cross-entropy of each row of ``logits + bias`` (N, V) against targets y (N,).
 
     Works through a few rows at a time, so each block stays in cache from the bias add to
-    the last pass. Returns the nll per row (N,) float64. With ``grad_scale`` s, ``logits`` is
-    overwritten by s·(softmax − onehot(y)), the gradient of s·Σ nll; otherwise by junk.
+    the last pass. Returns the nll per row (N,) float64 and, with ``grad_scale`` s, row
+    factors r (N,): ``logits`` is then overwritten by e = exp(z − max z) − Σexp·onehot(y),
+    and r[:, None]·e = s·(softmax − onehot(y)) is the gradient of s·Σ nll. The caller
+    folds r into the (N, H) operands of the decoder's gradient GEMMs, which saves a pass
+    over the (N, V) array. Without ``grad_scale`` the logits are overwritten by junk and
+    r is None.
     """
     N, V = logits.shape
     rows = min(64, max(1, _BLOCK // V))
     nll = np.empty(N)
+    r_all = np.empty(N, logits.dtype) if grad_scale is not None else None
     at = np.arange(rows)
     ones = np.ones(V, logits.dtype)  # row sums as a GEMV: faster than a reduction
     for r in range(0, N, rows):
@@ -253,18 +258,37 @@ def _softmax_xent(
         np.exp(z, out=z)
         total = z @ ones  # Σ exp
         nll[r : r + n] = np.log(total.astype(np.float64)) - target
-        if grad_scale is not None:
-            z *= (grad_scale / total)[:, None]  # s·softmax
-            z[at[:n], yb] -= grad_scale  # − s·onehot(y)
-    return nll
+        if r_all is not None:
+            z[at[:n], yb] -= total  # e − Σexp·onehot(y)
+            np.divide(grad_scale, total, out=r_all[r : r + n])
+    return nll, r_all
 
 
-def scatter_add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
-    """out[idx[n]] += rows[n] for every n, repeated indices summed (a fast ``np.add.at``)."""
+def scatter_add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """out[idx[n]] += rows[n] for every n, repeated indices summed (a fast ``np.add.at``).
+
+    Returns the distinct indices, sorted: the rows of ``out`` that were touched.
+    """
     order = np.argsort(idx, kind="stable")
     sorted_idx = idx[order]
     starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
-    out[sorted_idx[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+    touched = sorted_idx[starts]
+    out[touched] += np.add.reduceat(rows[order], starts, axis=0)
+    return touched
+
+
+class Grads(dict):
+    """Gradients by parameter name: dense arrays shaped like the parameters.
+
+    ``rows`` maps a name to the only rows (sorted, distinct) in which its gradient can be
+    non-zero: for an embedding not tied to the decoder, the T·B tokens looked up in the
+    window. The optimisers and the global norm visit just those rows; everything else may
+    read the dense arrays as usual.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], rows: dict[str, np.ndarray] | None = None):
+        super().__init__(arrays)
+        self.rows = rows or {}
 
 
 def loss_and_grads(
@@ -275,7 +299,7 @@ def loss_and_grads(
     state: State,
     ws: Workspace,
     rng: np.random.Generator | None = None,
-) -> tuple[float, Params, State]:
+) -> tuple[float, Grads, State]:
     """Mean cross-entropy of a window and the exact gradient of every parameter.
 
     x, y: (T, B) int ids, y the next token of x. state: carried in from the previous
@@ -287,20 +311,22 @@ def loss_and_grads(
     N = T * B
     dt = np.dtype(cfg.dtype)
     fw = _forward(params, cfg, x, state, ws, rng if cfg.dropout > 0 else None)
-    # softmax + cross-entropy, its gradient in place: dlogits = (p − onehot(y)) / N
-    dlogits = _logits(params, fw.top, ws)
-    nll = _softmax_xent(dlogits, params["decoder.bias"], y.reshape(N), grad_scale=1.0 / N)
+    # softmax + cross-entropy; its gradient (p − onehot(y)) / N is r[:, None] · e
+    e = _logits(params, fw.top, ws)
+    nll, r = _softmax_xent(e, params["decoder.bias"], y.reshape(N), grad_scale=1.0 / N)
     loss = float(nll.mean())
 
-    grads = {name: ws.get(f"grad:{name}", p.shape, dt) for name, p in params.items()}
+    grads = Grads({name: ws.get(f"grad:{name}", p.shape, dt) for name, p in params.items()})
+    if not cfg.tie_weights:  # zero outside the rows of the last window: see below
+        grads["encoder.weight"] = ws.kept("grad:encoder.weight", params["encoder.weight"].shape, dt)
     W_d = decoder_weight(params)
     dW_d = grads["decoder.weight"] if "decoder.weight" in params else grads["encoder.weight"]
-    np.matmul(dlogits.T, fw.top, out=dW_d)  # (V, H)
-    ones = ws.get("ones", (N,), dt)
-    ones.fill(1)
-    np.matmul(ones, dlogits, out=grads["decoder.bias"])  # Σ over rows, as one GEMV
+    top_r = np.multiply(fw.top, r[:, None], out=ws.get("top_r", fw.top.shape, dt))
+    np.matmul(e.T, top_r, out=dW_d)  # (V, H) = Σ_n r_n e_nᵀ top_n
+    np.matmul(r, e, out=grads["decoder.bias"])  # Σ_n r_n e_n, as one GEMV
     dtop = ws.get("dtop", (N, cfg.hidden_size), dt)
-    np.matmul(dlogits, W_d, out=dtop)  # (N, H)
+    np.matmul(e, W_d, out=dtop)  # (N, H)
+    dtop *= r[:, None]
     masks = list(fw.masks)
     if masks:
         dtop *= masks.pop()
@@ -317,9 +343,15 @@ def loss_and_grads(
             dh *= masks.pop()
     # embedding: add each position's input gradient into the row it looked up
     dE = grads["encoder.weight"]
-    if not cfg.tie_weights:
-        dE.fill(0)
-    scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
+    if cfg.tie_weights:  # dE already holds the decoder's dense gradient
+        scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
+    else:  # sparse: clear only the rows the last window touched, and say which are set
+        last = ws.kept("grad:encoder.weight:rows", (cfg.vocab_size,), bool)
+        dE[last] = 0
+        last[:] = False
+        rows = scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
+        last[rows] = True
+        grads.rows["encoder.weight"] = rows
     return loss, grads, fw.state
 
 
@@ -329,7 +361,7 @@ def window_loss(
     """Summed cross-entropy (nats) of a window without dropout, and the new state."""
     T, B = x.shape
     fw = _forward(params, cfg, x, state, ws, None)
-    nll = _softmax_xent(_logits(params, fw.top, ws), params["decoder.bias"], y.reshape(T * B))
+    nll, _ = _softmax_xent(_logits(params, fw.top, ws), params["decoder.bias"], y.reshape(T * B))
     return float(nll.sum()), fw.state
 
 

@@ -16,9 +16,20 @@ from lstmcli.errors import LstmError
 Arrays = dict[str, np.ndarray]
 
 
+def _sparse_rows(grads: Arrays) -> Arrays:
+    """Name → the only rows where that gradient can be non-zero (see ``model.Grads``)."""
+    return getattr(grads, "rows", {})
+
+
 def global_norm(grads: Arrays) -> float:
     """‖g‖₂ over all gradients together."""
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    rows = _sparse_rows(grads)
+    total = 0.0
+    for name, g in grads.items():
+        if name in rows:
+            g = g[rows[name]]
+        total += float(np.vdot(g, g))
+    return math.sqrt(total)
 
 
 def clip_scale(grads: Arrays, max_norm: float) -> tuple[float, float]:
@@ -57,10 +68,18 @@ class SGD:
     def step(self, params: Arrays, grads: Arrays, scale: float = 1.0) -> None:
         """Update ``params`` in place with the gradients times ``scale`` (a clip factor).
 
-        ``grads`` serve as scratch: they are overwritten.
+        ``grads`` serve as scratch: they are overwritten. A gradient known to be zero
+        outside a few rows (``model.Grads.rows``) updates just those rows.
         """
+        rows = _sparse_rows(grads)
         for name, p in params.items():
             g = grads[name]
+            if name in rows:
+                r = rows[name]
+                g = g[r]  # (n, ·) copy of the rows that can be non-zero; r is distinct
+                g *= p.dtype.type(-self.lr * scale)
+                p[r] += g
+                continue
             g *= p.dtype.type(-self.lr * scale)  # −lr·scale·g, in place: no temporary
             p += g
         self.t += 1

@@ -32,6 +32,16 @@ class Workspace:
         buf.fill(0)
         return buf
 
+    def kept(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        """A buffer whose contents carry over from one call to the next: zeros when it is
+        first made (or its shape or dtype changes), otherwise as the last caller left it."""
+        key = f"kept:{name}"
+        buf = self._bufs.get(key)
+        if buf is None or buf.shape != tuple(shape) or buf.dtype != np.dtype(dtype):
+            buf = np.zeros(shape, dtype=dtype)
+            self._bufs[key] = buf
+        return buf
+
     def nbytes(self) -> int:
         """Bytes held by all buffers."""
         return sum(b.nbytes for b in self._bufs.values())

@@ -154,3 +154,27 @@ def test_param_shapes_follow_pytorch_names():
     rnn = M.param_shapes(M.ModelConfig(vocab_size=50, embed_size=8, hidden_size=8, cell="rnn",
                                        tie_weights=True))  # fmt: skip
     assert rnn["rnn.bias_hh_l1"] == (8,) and "decoder.weight" not in rnn
+
+
+def test_untied_embedding_gradient_is_sparse_and_exact_across_windows():
+    """One workspace over consecutive windows: the embedding gradient is cleared only in
+    the rows the last window touched, and must still equal a fresh dense computation."""
+    cfg, params, x, y, state = _setup(layers=2, V=40, T=3, B=2)
+    ws = Workspace()
+    rng = np.random.default_rng(3)
+    for _ in range(4):  # each window looks up different rows
+        x = rng.integers(0, cfg.vocab_size, size=x.shape)
+        _, grads, _ = M.loss_and_grads(params, cfg, x, y, state, ws)
+        _, fresh = _loss(params, cfg, x, y, state, dropout_seed=0)
+        for name in params:
+            np.testing.assert_array_equal(grads[name], fresh[name])
+        rows = grads.rows["encoder.weight"]
+        np.testing.assert_array_equal(rows, np.unique(x))
+        nonzero = np.flatnonzero(np.abs(grads["encoder.weight"]).sum(axis=1))
+        assert set(nonzero) <= set(rows.tolist())
+
+
+def test_tied_embedding_gradient_is_dense():
+    cfg, params, x, y, state = _setup(layers=2, tie=True)
+    _, grads, _ = M.loss_and_grads(params, cfg, x, y, state, Workspace())
+    assert grads.rows == {}

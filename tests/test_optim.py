@@ -50,3 +50,31 @@ def test_sgd_rule():
     optim.SGD(0.3).step(params, {k: v.copy() for k, v in grads.items()})
     for k in params:
         np.testing.assert_allclose(params[k], expected[k], rtol=1e-6)
+
+
+def _sparse_case(seed=0):
+    """A gradient with non-zero rows [1, 4] only, as model.Grads, and its dense copy."""
+    from lstmcli.model import Grads
+
+    rng = np.random.default_rng(seed)
+    params = {"emb": rng.normal(size=(6, 3)), "w": rng.normal(size=(2, 3))}
+    emb = np.zeros((6, 3))
+    emb[[1, 4]] = rng.normal(size=(2, 3))
+    dense = {"emb": emb, "w": rng.normal(size=(2, 3))}
+    sparse = Grads({k: v.copy() for k, v in dense.items()}, rows={"emb": np.array([1, 4])})
+    return params, dense, sparse
+
+
+def test_norm_and_sgd_visit_only_the_sparse_rows_and_agree_with_dense():
+    params, dense, sparse = _sparse_case()
+    norm = optim.global_norm(dense)
+    assert optim.global_norm(sparse) == pytest.approx(norm, rel=1e-15)
+    p_dense = {k: v.copy() for k, v in params.items()}
+    optim.SGD(0.7).step(p_dense, dense, scale=0.5)
+    optim.SGD(0.7).step(params, sparse, scale=0.5)
+    for k in params:
+        np.testing.assert_allclose(params[k], p_dense[k], rtol=1e-15)
+    # rows outside the hint are taken to be zero: a value planted there is ignored
+    planted = _sparse_case()[2]
+    planted["emb"][0] = 100.0
+    assert optim.global_norm(planted) == pytest.approx(norm, rel=1e-15)
