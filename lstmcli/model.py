@@ -252,9 +252,12 @@ def _softmax_xent(
         z = logits[r : r + rows]  # (n, V)
         n, yb = len(z), y[r : r + rows]
         z += bias
-        z -= z.max(axis=1, keepdims=True)  # stable: the largest logit is 0
+        top = z.max(axis=1, keepdims=True)
+        low = z.min(axis=1, keepdims=True)  # a read pass: cheaper than an unneeded floor
+        z -= top  # stable: the largest logit is 0
         target = z[at[:n], yb].astype(np.float64)
-        np.maximum(z, _FLOOR, out=z)  # keep exp, softmax and gradients out of denormals
+        if (low - top).min() < _FLOOR:  # keep exp, softmax and gradients out of denormals
+            np.maximum(z, _FLOOR, out=z)
         np.exp(z, out=z)
         total = z @ ones  # Σ exp
         nll[r : r + n] = np.log(total.astype(np.float64)) - target
@@ -316,14 +319,16 @@ def loss_and_grads(
     nll, r = _softmax_xent(e, params["decoder.bias"], y.reshape(N), grad_scale=1.0 / N)
     loss = float(nll.mean())
 
-    grads = Grads({name: ws.get(f"grad:{name}", p.shape, dt) for name, p in params.items()})
+    grads = Grads({k: ws.get(f"grad:{k}", p.shape, dt) for k, p in params.items() if "rnn." in k})
     if not cfg.tie_weights:  # zero outside the rows of the last window: see below
         grads["encoder.weight"] = ws.kept("grad:encoder.weight", params["encoder.weight"].shape, dt)
     W_d = decoder_weight(params)
-    dW_d = grads["decoder.weight"] if "decoder.weight" in params else grads["encoder.weight"]
+    dW_d = ws.get("grad:decoder.weight", W_d.shape, dt)
     top_r = np.multiply(fw.top, r[:, None], out=ws.get("top_r", fw.top.shape, dt))
     np.matmul(e.T, top_r, out=dW_d)  # (V, H) = Σ_n r_n e_nᵀ top_n
-    np.matmul(r, e, out=grads["decoder.bias"])  # Σ_n r_n e_n, as one GEMV
+    grads["encoder.weight" if cfg.tie_weights else "decoder.weight"] = dW_d
+    db = grads["decoder.bias"] = ws.get("grad:decoder.bias", (cfg.vocab_size,), dt)
+    np.matmul(r, e, out=db)  # Σ_n r_n e_n, as one GEMV
     dtop = ws.get("dtop", (N, cfg.hidden_size), dt)
     np.matmul(e, W_d, out=dtop)  # (N, H)
     dtop *= r[:, None]
@@ -367,8 +372,10 @@ def window_loss(
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Probabilities (float64) from logits (…, V)."""
-    z = logits.astype(np.float64) / temperature
+    z = logits.astype(np.float64)
     z -= z.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a tiny temperature gives −inf, never inf − inf
+        z /= temperature
     np.exp(z, out=z)
     z /= z.sum(axis=-1, keepdims=True)
     return z

@@ -178,3 +178,11 @@ def test_tied_embedding_gradient_is_dense():
     cfg, params, x, y, state = _setup(layers=2, tie=True)
     _, grads, _ = M.loss_and_grads(params, cfg, x, y, state, Workspace())
     assert grads.rows == {}
+
+
+@pytest.mark.parametrize("temperature", [1e-320, 1e-300, 1e300])
+def test_softmax_stays_a_distribution_at_extreme_temperatures(temperature):
+    p = M.softmax(np.array([[1.0, 2.0, 2.0, -3.0]]), temperature)
+    assert np.all(np.isfinite(p)) and p.sum() == pytest.approx(1.0)
+    if temperature < 1:  # all mass on the tied largest logits
+        np.testing.assert_allclose(p, [[0.0, 0.5, 0.5, 0.0]])
