@@ -7,6 +7,9 @@ PyTorch, each in its own child process of this script with the same thread count
 config it prints:
 
 - training tokens/s (median over timed windows after a warm-up) and lstmcli / torch;
+  the two run one after the other, ``--rounds`` times (default 3), and the figures are
+  medians over rounds (the ratio: the median of the per-round ratios), so that drift in
+  a shared machine's speed hits both sides alike;
 - lstmcli as a % of the GEMM ceiling: NumPy's float32 GEMM GFLOP/s on a (B·T, H) × (H, V)
   product divided by the model's training FLOPs per token (3 GEMMs per weight:
   forward, dX, dW);
@@ -216,16 +219,26 @@ def bench(name: str, args: argparse.Namespace, have_torch: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data_path = os.path.join(tmp, "ids.npy")
         np.save(data_path, token_ids(V, (WARMUP + args.windows + 1) * B * T + B))
-        row["lstmcli"] = measure("lstmcli", name, data_path, args)
-        row["torch"] = measure("torch", name, data_path, args) if have_torch else None
+        rounds = []  # lstmcli and torch one after the other, round after round
+        for _ in range(args.rounds):
+            ours = measure("lstmcli", name, data_path, args)
+            rounds.append((ours, measure("torch", name, data_path, args) if have_torch else None))
+    row["rounds"] = [{"lstmcli": o, "torch": t} for o, t in rounds]
+    row["lstmcli"] = med_of([o for o, _ in rounds])
+    row["torch"] = med_of([t for _, t in rounds]) if have_torch else None
     ours = row["lstmcli"]
     row["flops_per_token"] = flops_per_token(V, E, H, L)
     row["ceiling_tok_s"] = ours["gemm_gflops"] * 1e9 / row["flops_per_token"]
     row["ceiling_pct"] = 100 * ours["tok_s"] / row["ceiling_tok_s"]
-    if row["torch"]:
-        row["train_ratio"] = ours["tok_s"] / row["torch"]["tok_s"]
-        row["gen_ratio"] = row["torch"]["gen_us"] / ours["gen_us"]
+    if row["torch"]:  # ratios within each round (measured side by side), then the median
+        row["train_ratio"] = median([o["tok_s"] / t["tok_s"] for o, t in rounds])
+        row["gen_ratio"] = median([t["gen_us"] / o["gen_us"] for o, t in rounds])
     return row
+
+
+def med_of(results: list[dict]) -> dict:
+    """Field-by-field median of several children's figures."""
+    return {k: median([r[k] for r in results]) for k in results[0]}
 
 
 def table(rows: list[dict], threads: int) -> str:
@@ -272,6 +285,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
     ap.add_argument("--config", default="a,b,c", help="comma-separated subset of a,b,c")
     ap.add_argument("--windows", type=int, default=25, help="timed training windows")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs per config")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--child", choices=("lstmcli", "torch"), help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)

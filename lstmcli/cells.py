@@ -154,13 +154,14 @@ def lstm_forward(
     T, B, D = x.shape
     H = h0.shape[1]
     dt = x.dtype
-    # input projections of every step in one GEMM, (4H, T·B), then laid out step by step
-    # as (T, 4H, B) with the rows in i, f, o, g order and the sigmoid rows halved
+    # weights with rows in i, f, o, g order and the sigmoid rows halved; the input
+    # projections of every step in one GEMM, (4H, T·B), then laid out step by step
+    W_ih_s = _forward_rows(W_ih, ws.get(f"{key}.W_ih_s", (4 * H, D), dt))
     proj = ws.get(f"{key}.proj", (4 * H, T * B), dt)
-    np.matmul(W_ih, x.reshape(T * B, D).T, out=proj)
+    np.matmul(W_ih_s, x.reshape(T * B, D).T, out=proj)
     gates = ws.get(f"{key}.gates", (T, 4 * H, B), dt)
-    _forward_rows(proj.reshape(4 * H, T, B).transpose(1, 0, 2), gates, axis=1)
-    # W_hh the same way, and the bias as its extra column against a row of ones under h
+    np.copyto(gates, proj.reshape(4 * H, T, B).transpose(1, 0, 2))
+    # the bias rides in the recurrent GEMM: a column of W_hh against a row of ones under h
     W_hb_s = ws.get(f"{key}.W_hb_s", (4 * H, H + 1), dt)  # [W_hh | b]
     _forward_rows(W_hh, W_hb_s[:, :H])
     _forward_rows(b[:, None], W_hb_s[:, H:])
