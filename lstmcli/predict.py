@@ -2,8 +2,10 @@
 
 :class:`Predictor` bundles what a model file holds (weights, vocabulary, tokenizer) and
 runs prompts through the stateful inference API (:func:`lstmcli.model.run`), so
-``predict``, ``trace`` and ``generate`` see exactly the same numbers. A prompt is fed from
-a zero state after one ``<eos>``, the token that precedes every line in training.
+``predict`` and ``trace`` see exactly the same numbers; generation continues from the
+prompt's state with a :class:`~lstmcli.stepper.Stepper`, which skips the gate records. A
+prompt is fed from a zero state after one ``<eos>``, the token that precedes every line in
+training.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from lstmcli import checkpoint, model
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError, LstmError
+from lstmcli.stepper import Stepper
 from lstmcli.vocab import Vocab
 
 
@@ -122,11 +125,11 @@ class Predictor:
         if top_p is not None and not 0 < top_p <= 1:
             raise LstmError(f"top-p must be in (0, 1], got {top_p}")
         rng = np.random.default_rng(seed)
-        logits, state = start.logits[-1], start.state
+        logits = start.logits[-1]
+        stepper = Stepper(self.params, self.config, start.state)
         generated: list[str] = []
         for _ in range(n):
             nxt = sample_next(logits, rng, temperature, top_k, top_p, greedy)
             generated.append(self.vocab.tokens[nxt])
-            step = model.step(self.params, self.config, np.array([nxt]), state)
-            logits, state = step.logits[0], step.state
+            logits = stepper.feed(np.array([nxt]))[0]
         return generated

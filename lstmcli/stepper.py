@@ -1,0 +1,124 @@
+"""Token-by-token stepping for generation: the inference API without the gate records.
+
+:func:`lstmcli.model.step` returns every gate of every layer, which ``trace`` needs;
+generating text needs only the next-token logits, many times in a row, where the cost per
+token is a few small products and Python's per-call overhead. A :class:`Stepper` prepares
+the weights once and then does the least work per token:
+
+- one product per layer on the stacked input and state, ``[W_ih | W_hh] · [x; h]``, with
+  the i, f, o rows halved for the tanh trick (σ(a) = ½ + ½·tanh(a/2), see
+  :mod:`lstmcli.cells`) and the two biases summed;
+- preallocated, feature-major buffers: each layer writes its h straight into the stacked
+  operand of the layer above, and the top h feeds the decoder.
+
+Its logits match :func:`lstmcli.model.step` up to float rounding (the sums run in another
+order). The weights are copied when the stepper is made: a stepper made before a training
+update keeps the old weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmcli.model import LayerState, ModelConfig, Params, State, decoder_weight
+
+_SIGMOID_SCALE = (0.5, 0.5, 1.0, 0.5)  # gates i, f, g, o: halve the sigmoid rows
+_SIGMOID_SHIFT = (0.5, 0.5, 0.0, 0.5)
+
+
+class Stepper:
+    """Feed one token per stream at a time and read the next-token logits.
+
+    Shapes: B streams, E embedding size, H units, V vocabulary; ``ids`` (B,) → logits (B, V).
+    """
+
+    def __init__(self, params: Params, cfg: ModelConfig, state: State) -> None:
+        self.cfg = cfg
+        H, E, L = cfg.hidden_size, cfg.embed_size, cfg.num_layers
+        B = state[0].h.shape[0]
+        dt = np.dtype(cfg.dtype)
+        lstm = cfg.cell == "lstm"
+        G = cfg.gates
+        scale = np.repeat(np.array(_SIGMOID_SCALE if lstm else (1.0,), dt), H)[:, None]
+        self._scale, self._shift = scale, np.repeat(np.array(_SIGMOID_SHIFT, dt), H)[:, None]
+        self._embedding = params["encoder.weight"].copy()
+        self._W, self._b = [], []  # per layer: [W_ih | W_hh] (G·H, in + H), bias (G·H, 1)
+        for k in range(L):
+            W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+            self._W.append(np.hstack([W_ih, W_hh]) * scale)
+            b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
+            self._b.append(b[:, None] * scale)
+        self._decoder = decoder_weight(params).copy()  # (V, H)
+        self._decoder_bias = params["decoder.bias"][:, None].copy()  # (V, 1)
+        # xh[k] = [x; h] of layer k, feature-major (in + H, B); c[k] (H, B). With one
+        # stream the buffers are vectors, so the products are matrix-vector products.
+        cols = () if B == 1 else (B,)
+        if B == 1:
+            self._b = [b[:, 0] for b in self._b]
+            self._scale, self._shift = self._scale[:, 0], self._shift[:, 0]
+            self._decoder_bias = self._decoder_bias[:, 0]
+        self._xh = [np.zeros(((E if k == 0 else H) + H, *cols), dt) for k in range(L)]
+        self._c = [np.zeros((H, *cols), dt) for _ in range(L)]
+        self._a = np.empty((G * H, *cols), dt)
+        self._tmp = np.empty((H, *cols), dt)
+        self._h_top = np.empty((H, *cols), dt)
+        self._logits = np.empty((cfg.vocab_size, *cols), dt)
+        self._batch = B
+        a = self._a
+        self._gates = (a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]) if lstm else (a,) * 4
+        # per layer: weights, bias, stacked operand, cell state (None for the RNN), and
+        # where h goes: the input rows of the layer above, or the decoder's operand
+        self._layers = [
+            (W, b, xh, c if lstm else None, self._xh[k + 1][:H] if k + 1 < L else self._h_top)
+            for k, (W, b, xh, c) in enumerate(zip(self._W, self._b, self._xh, self._c, strict=True))
+        ]
+        self._logits_out = self._logits.T.reshape(B, cfg.vocab_size)  # a view
+        self.state = state
+
+    @property
+    def state(self) -> State:
+        """The current state, as (B, H) copies."""
+        H = self.cfg.hidden_size
+        lstm = self.cfg.cell == "lstm"
+        B = self._batch
+        return [
+            LayerState(xh[-H:].T.reshape(B, H), c.T.reshape(B, H) if lstm else None)
+            for xh, c in zip(self._xh, self._c, strict=True)
+        ]
+
+    @state.setter
+    def state(self, state: State) -> None:
+        H = self.cfg.hidden_size
+        for k, layer in enumerate(state):
+            self._xh[k][-H:] = layer.h.T.reshape(self._xh[k][-H:].shape)
+            if layer.c is not None:
+                self._c[k][...] = layer.c.T.reshape(self._c[k].shape)
+
+    def feed(self, ids: np.ndarray) -> np.ndarray:
+        """Feed token ids (B,); returns the logits (B, V), a view overwritten by the next call."""
+        H = self.cfg.hidden_size
+        x = self._xh[0]
+        if self._batch == 1:
+            x[:-H] = self._embedding[ids[0]]
+        else:
+            x[:-H] = self._embedding[ids].T
+        a, tmp, (i, f, g, o) = self._a, self._tmp, self._gates
+        scale, shift = self._scale, self._shift
+        for W, b, xh, c, h in self._layers:
+            np.matmul(W, xh, out=a)
+            a += b  # a = W_ih x + W_hh h + b (i, f, o rows halved)
+            np.tanh(a, out=a)
+            if c is None:
+                h[...] = a  # h = tanh(W_ih x + W_hh h + b)
+            else:
+                a *= scale
+                a += shift  # σ = ½ + ½·tanh(a/2) on i, f, o; g = tanh(a)
+                c *= f
+                np.multiply(i, g, out=tmp)
+                c += tmp  # c = f ⊙ c + i ⊙ g
+                np.tanh(c, out=h)
+                h *= o  # h = o ⊙ tanh(c)
+            xh[-H:] = h  # this layer's state for the next token
+        np.matmul(self._decoder, h, out=self._logits)
+        self._logits += self._decoder_bias
+        return self._logits_out
