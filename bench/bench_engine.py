@@ -15,8 +15,8 @@ config it prints:
   forward, dX, dW);
 - peak RSS (MB) of each child process;
 - generation latency at batch 1 (median µs per token, state carried) and torch / lstmcli:
-  lstmcli through :class:`lstmcli.stepper.Stepper`, the path ``lstm predict --generate``
-  takes (the JSON also has ``step_us``, the same through ``model.step`` with its gate
+  lstmcli through :class:`lstmcli.inference.Stepper`, the path ``lstm predict --generate``
+  takes (the JSON also has ``step_us``, the same through ``inference.step`` with its gate
   records).
 
 Token ids come from PTB (``ptb.train.txt`` in ``$PTB_DIR``, by default
@@ -113,7 +113,7 @@ def run_lstmcli(shape: tuple, data_path: str, n_windows: int) -> dict:
 
     from lstmcli import model as M
     from lstmcli import optim
-    from lstmcli.stepper import Stepper
+    from lstmcli.inference import Stepper, step
     from lstmcli.workspace import Workspace
 
     V, E, H, L, B, T = shape
@@ -132,7 +132,7 @@ def run_lstmcli(shape: tuple, data_path: str, n_windows: int) -> dict:
     gen = {"state": M.zero_state(cfg, 1)}
 
     def generate(tok):
-        gen["state"] = M.step(params, cfg, np.array([tok]), gen["state"]).state
+        gen["state"] = step(params, cfg, np.array([tok]), gen["state"]).state
 
     step_secs = timed(generate, ids[: GEN_WARMUP + GEN_STEPS].tolist(), GEN_WARMUP)
     stepper = Stepper(params, cfg, M.zero_state(cfg, 1))  # what predict --generate uses

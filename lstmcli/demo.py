@@ -42,15 +42,8 @@ import numpy as np
 
 from lstmcli import cells, longrange
 from lstmcli.errors import LstmError
-from lstmcli.model import (
-    ModelConfig,
-    Params,
-    decoder_weight,
-    init_params,
-    run,
-    scatter_add_rows,
-    softmax,
-)
+from lstmcli.inference import run, softmax
+from lstmcli.model import ModelConfig, Params, decoder_weight, init_params, scatter_add_rows
 from lstmcli.optim import Adam, clip_grads
 from lstmcli.vocab import Vocab
 from lstmcli.workspace import Workspace

@@ -15,12 +15,10 @@ optimiser, the gradient check and the checkpoint::
 Loss: mean cross-entropy per token, perplexity = exp(loss). Inverted dropout (training
 only) on the embeddings, between layers and before the decoder, as in that model.
 
-Two ways to run it:
-- windows for training and evaluation (:func:`loss_and_grads`, :func:`window_loss`):
-  time-major ids (T, B), state carried in and out, gradients exact through the window;
-- the stateful inference API (:func:`step`, :func:`run`): one token at a time, returning
-  the next-token logits and, per layer, the gate values and states. ``run`` is a loop over
-  ``step``, so feeding a sequence whole or token by token gives identical numbers.
+Here the model runs over windows, for training and evaluation (:func:`loss_and_grads`,
+:func:`window_loss`): time-major ids (T, B), state carried in and out, gradients exact
+through the window. Token-by-token use — ``predict``, ``trace``, generation — is in
+:mod:`lstmcli.inference`.
 """
 
 from __future__ import annotations
@@ -368,86 +366,3 @@ def window_loss(
     fw = _forward(params, cfg, x, state, ws, None)
     nll, _ = _softmax_xent(_logits(params, fw.top, ws), params["decoder.bias"], y.reshape(T * B))
     return float(nll.sum()), fw.state
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Probabilities (float64) from logits (…, V)."""
-    z = logits.astype(np.float64)
-    z -= z.max(axis=-1, keepdims=True)
-    with np.errstate(over="ignore"):  # a tiny temperature gives −inf, never inf − inf
-        z /= temperature
-    np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    return z
-
-
-GATE_NAMES = ("i", "f", "g", "o", "c", "h")
-
-
-class StepOutput(NamedTuple):
-    """One inference step: logits (B, V), per layer a dict of (B, H) arrays, the new state.
-
-    For the LSTM each layer dict has i, f, g, o, c, h; for the RNN only h.
-    """
-
-    logits: np.ndarray
-    layers: list[dict[str, np.ndarray]]
-    state: State
-
-
-def step(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State) -> StepOutput:
-    """Feed one token per stream, ids (B,); the state is not modified."""
-    x = params["encoder.weight"][ids]  # (B, E)
-    H = cfg.hidden_size
-    layers, new_state = [], []
-    for k in range(cfg.num_layers):
-        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
-        b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
-        if cfg.cell == "lstm":
-            h, c, a = cells.lstm_step(x, state[k].h, state[k].c, W_ih, W_hh, b)
-            layers.append(
-                {
-                    "i": a[:, :H],
-                    "f": a[:, H : 2 * H],
-                    "g": a[:, 2 * H : 3 * H],
-                    "o": a[:, 3 * H :],
-                    "c": c,
-                    "h": h,
-                }
-            )
-            new_state.append(LayerState(h, c))
-        else:
-            h = cells.rnn_step(x, state[k].h, W_ih, W_hh, b)
-            layers.append({"h": h})
-            new_state.append(LayerState(h, None))
-        x = h
-    logits = x @ decoder_weight(params).T + params["decoder.bias"]
-    return StepOutput(logits, layers, new_state)
-
-
-class RunOutput(NamedTuple):
-    """A sequence fed token by token: logits (T, V) after each token, per layer a dict of
-    (T, H) arrays (see :class:`StepOutput`), and the final state."""
-
-    logits: np.ndarray
-    layers: list[dict[str, np.ndarray]]
-    state: State
-
-
-def run(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State | None = None) -> RunOutput:
-    """Feed a sequence of token ids (T,) to one stream, one :func:`step` at a time."""
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or len(ids) == 0:
-        raise LstmError("run needs a non-empty 1-D sequence of token ids")
-    state = zero_state(cfg, 1) if state is None else state
-    logits, records = [], []
-    for t in range(len(ids)):
-        out = step(params, cfg, ids[t : t + 1], state)
-        logits.append(out.logits[0])
-        records.append(out.layers)
-        state = out.state
-    layers = [
-        {name: np.stack([r[k][name][0] for r in records]) for name in records[0][k]}
-        for k in range(cfg.num_layers)
-    ]
-    return RunOutput(np.stack(logits), layers, state)

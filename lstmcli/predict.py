@@ -1,9 +1,9 @@
 """A trained model ready for questions: encode a prompt, predict, sample, generate.
 
 :class:`Predictor` bundles what a model file holds (weights, vocabulary, tokenizer) and
-runs prompts through the stateful inference API (:func:`lstmcli.model.run`), so
+runs prompts through the stateful inference API (:func:`lstmcli.inference.run`), so
 ``predict`` and ``trace`` see exactly the same numbers; generation continues from the
-prompt's state with a :class:`~lstmcli.stepper.Stepper`, which skips the gate records. A
+prompt's state with a :class:`~lstmcli.inference.Stepper`, which skips the gate records. A
 prompt is fed from a zero state after one ``<eos>``, the token that precedes every line in
 training.
 """
@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcli import checkpoint, model
+from lstmcli import checkpoint, inference
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError, LstmError
-from lstmcli.stepper import Stepper
 from lstmcli.vocab import Vocab
 
 
@@ -48,7 +47,7 @@ def sample_next(
     """Draw a token id from logits (V,): temperature, then top-k and nucleus (top-p) cuts."""
     if greedy:
         return int(np.argmax(logits))
-    p = model.softmax(logits, temperature)
+    p = inference.softmax(logits, temperature)
     order = np.argsort(-p, kind="stable")
     keep = len(p) if top_k is None else max(1, min(top_k, len(p)))
     if top_p is not None and top_p < 1.0:
@@ -92,9 +91,9 @@ class Predictor:
         seen = [t if t in self.vocab else tok.UNK for t in tokens]
         return Prompt(seen, self.vocab.encode(seen), unknown)
 
-    def run(self, prompt: Prompt) -> model.RunOutput:
+    def run(self, prompt: Prompt) -> inference.RunOutput:
         """Feed the prompt; logits after each token and the gates of every layer."""
-        return model.run(self.params, self.config, prompt.ids)
+        return inference.run(self.params, self.config, prompt.ids)
 
     def top_k(self, logits: np.ndarray, k: int = 10, temperature: float = 1.0) -> list[Candidate]:
         """The k most likely next tokens with their probabilities."""
@@ -102,13 +101,13 @@ class Predictor:
             raise LstmError(f"top-k must be positive, got {k}")
         if not temperature > 0:
             raise LstmError(f"temperature must be positive, got {temperature}")
-        p = model.softmax(logits, temperature)
+        p = inference.softmax(logits, temperature)
         order = np.argsort(-p, kind="stable")[:k]
         return [Candidate(self.vocab.tokens[i], float(p[i])) for i in order]
 
     def generate(
         self,
-        start: model.RunOutput,
+        start: inference.RunOutput,
         n: int,
         *,
         temperature: float = 1.0,
@@ -126,7 +125,7 @@ class Predictor:
             raise LstmError(f"top-p must be in (0, 1], got {top_p}")
         rng = np.random.default_rng(seed)
         logits = start.logits[-1]
-        stepper = Stepper(self.params, self.config, start.state)
+        stepper = inference.Stepper(self.params, self.config, start.state)
         generated: list[str] = []
         for _ in range(n):
             nxt = sample_next(logits, rng, temperature, top_k, top_p, greedy)

@@ -11,8 +11,8 @@ One LSTM step (per layer, per unit; σ the logistic sigmoid, ⊙ elementwise)::
 
 The simple RNN has no gates, only h = tanh(W x + U h_{t−1} + b).
 
-The records are exactly the arrays of :func:`lstmcli.model.run` (the loop over
-:func:`lstmcli.model.step` that ``lstm predict`` uses). Nothing here imports Rich; the
+The records are exactly the arrays of :func:`lstmcli.inference.run` (the loop over
+:func:`lstmcli.inference.step` that ``lstm predict`` uses). Nothing here imports Rich; the
 view is planned from a width and height in terminal cells, rendered by
 :mod:`lstmcli.traceview`.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcli import model
+from lstmcli import inference
 from lstmcli import tokenize as tok
 from lstmcli.errors import LstmError
 
@@ -261,7 +261,7 @@ def token_rows(tr: Trace, layer: int, lo: int, hi: int) -> list[TokenRow]:
     rows = []
     gates = summary_gates(tr)
     for t in range(lo, hi):
-        p = model.softmax(tr.logits[t])
+        p = inference.softmax(tr.logits[t])
         best = int(np.argmax(p))
         loss = float(-np.log(p[tr.ids[t + 1]])) if t + 1 < len(tr.ids) else None
         mean, left, right = {}, {}, {}

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lstmcli import checkpoint as C
+from lstmcli import inference
 from lstmcli import model as M
 from lstmcli.workspace import Workspace
 
@@ -72,7 +73,7 @@ def test_torch_loads_our_weights_and_agrees(tmp_path, cell, tie):
 
     # the inference path gives torch's logits too (float32 model, as saved by default)
     ids = x[:, 0]
-    out = M.run(params, cfg, ids)
+    out = inference.run(params, cfg, ids)
     with torch.no_grad():
         zero = torch.zeros(L, 1, H, dtype=torch.float64)
         tl, _ = net(torch.tensor(ids)[:, None], (zero, zero) if cell == "lstm" else zero)
@@ -88,7 +89,7 @@ def test_float32_logits_agree_to_1e5(tmp_path):
     net = RNNModel("lstm", V, E, H, L, False)
     net.load_state_dict(load_file(str(path)))
     ids = np.random.default_rng(2).integers(0, V, 30)
-    out = M.run(params, cfg, ids)
+    out = inference.run(params, cfg, ids)
     with torch.no_grad():
         tl, _ = net(torch.tensor(ids)[:, None], None)
     np.testing.assert_allclose(out.logits, tl[:, 0].numpy(), rtol=1e-5, atol=1e-5)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lstmcli import checkpoint, model
+from lstmcli import checkpoint, inference, model
 from lstmcli import trace as T
 from lstmcli.cli import app
 from lstmcli.errors import LstmError
@@ -59,7 +59,7 @@ def test_json_values_equal_the_stepwise_engine(cell):
     assert obj["tokens"] == p.encode(EN_TEXT).tokens
     assert len(obj["layers"]) == 2 and all(set(layer) == set(gates) for layer in obj["layers"])
     for t in range(len(ids)):
-        out = model.step(p.params, p.config, ids[t : t + 1], state)
+        out = inference.step(p.params, p.config, ids[t : t + 1], state)
         state = out.state
         for k in range(2):
             for g in gates:
@@ -100,7 +100,7 @@ def test_token_rows_give_guess_and_loss_on_the_next_token():
     tr = T.record(p, EN_TEXT)
     rows = T.token_rows(tr, 1, 0, len(tr.tokens))
     for t, r in enumerate(rows):
-        probs = model.softmax(tr.logits[t])
+        probs = inference.softmax(tr.logits[t])
         assert r.guess == EN[int(np.argmax(probs))] and r.prob == pytest.approx(probs.max())
         if t + 1 < len(tr.tokens):
             assert r.loss == pytest.approx(-np.log(probs[tr.ids[t + 1]]))

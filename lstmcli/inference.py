@@ -1,26 +1,114 @@
-"""Token-by-token stepping for generation: the inference API without the gate records.
+"""The stateful inference API: feed tokens one at a time, read what the model does.
 
-:func:`lstmcli.model.step` returns every gate of every layer, which ``trace`` needs;
-generating text needs only the next-token logits, many times in a row, where the cost per
-token is a few small products and Python's per-call overhead. A :class:`Stepper` prepares
-the weights once and then does the least work per token:
-
-- one product per layer on the stacked input and state, ``[W_ih | W_hh] · [x; h]``, with
-  the i, f, o rows halved for the tanh trick (σ(a) = ½ + ½·tanh(a/2), see
-  :mod:`lstmcli.cells`) and the two biases summed;
-- preallocated, feature-major buffers: each layer writes its h straight into the stacked
-  operand of the layer above, and the top h feeds the decoder.
-
-Its logits match :func:`lstmcli.model.step` up to float rounding (the sums run in another
-order). The weights are copied when the stepper is made: a stepper made before a training
-update keeps the old weights.
+- :func:`step` feeds one token per stream and returns the next-token logits and, per layer,
+  the gate values i, f, g, o and the states c, h; :func:`run` feeds a sequence to one
+  stream as a loop over ``step``, so feeding a sequence whole or token by token gives
+  identical numbers. ``predict`` and ``trace`` are built on them.
+- A :class:`Stepper` is for generation, which needs only the next-token logits, many times
+  in a row, where the cost per token is a few small products and Python's per-call
+  overhead. It prepares the weights once and then does the least work per token: one
+  product per layer on the stacked input and state, ``[W_ih | W_hh] · [x; h]``, with the
+  i, f, o rows halved for the tanh trick (σ(a) = ½ + ½·tanh(a/2), see
+  :mod:`lstmcli.cells`) and the two biases summed; preallocated, feature-major buffers, in
+  which each layer writes its h straight into the stacked operand of the layer above. Its
+  logits match :func:`step` up to float rounding (the sums run in another order). The
+  weights are copied when a stepper is made: one made before a training update keeps the
+  old weights.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from lstmcli.model import LayerState, ModelConfig, Params, State, decoder_weight
+from lstmcli import cells
+from lstmcli.errors import LstmError
+from lstmcli.model import LayerState, ModelConfig, Params, State, decoder_weight, zero_state
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities (float64) from logits (…, V)."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a tiny temperature gives −inf, never inf − inf
+        z /= temperature
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+GATE_NAMES = ("i", "f", "g", "o", "c", "h")
+
+
+class StepOutput(NamedTuple):
+    """One inference step: logits (B, V), per layer a dict of (B, H) arrays, the new state.
+
+    For the LSTM each layer dict has i, f, g, o, c, h; for the RNN only h.
+    """
+
+    logits: np.ndarray
+    layers: list[dict[str, np.ndarray]]
+    state: State
+
+
+def step(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State) -> StepOutput:
+    """Feed one token per stream, ids (B,); the state is not modified."""
+    x = params["encoder.weight"][ids]  # (B, E)
+    H = cfg.hidden_size
+    layers, new_state = [], []
+    for k in range(cfg.num_layers):
+        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+        b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
+        if cfg.cell == "lstm":
+            h, c, a = cells.lstm_step(x, state[k].h, state[k].c, W_ih, W_hh, b)
+            layers.append(
+                {
+                    "i": a[:, :H],
+                    "f": a[:, H : 2 * H],
+                    "g": a[:, 2 * H : 3 * H],
+                    "o": a[:, 3 * H :],
+                    "c": c,
+                    "h": h,
+                }
+            )
+            new_state.append(LayerState(h, c))
+        else:
+            h = cells.rnn_step(x, state[k].h, W_ih, W_hh, b)
+            layers.append({"h": h})
+            new_state.append(LayerState(h, None))
+        x = h
+    logits = x @ decoder_weight(params).T + params["decoder.bias"]
+    return StepOutput(logits, layers, new_state)
+
+
+class RunOutput(NamedTuple):
+    """A sequence fed token by token: logits (T, V) after each token, per layer a dict of
+    (T, H) arrays (see :class:`StepOutput`), and the final state."""
+
+    logits: np.ndarray
+    layers: list[dict[str, np.ndarray]]
+    state: State
+
+
+def run(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State | None = None) -> RunOutput:
+    """Feed a sequence of token ids (T,) to one stream, one :func:`step` at a time."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) == 0:
+        raise LstmError("run needs a non-empty 1-D sequence of token ids")
+    state = zero_state(cfg, 1) if state is None else state
+    logits, records = [], []
+    for t in range(len(ids)):
+        out = step(params, cfg, ids[t : t + 1], state)
+        logits.append(out.logits[0])
+        records.append(out.layers)
+        state = out.state
+    layers = [
+        {name: np.stack([r[k][name][0] for r in records]) for name in records[0][k]}
+        for k in range(cfg.num_layers)
+    ]
+    return RunOutput(np.stack(logits), layers, state)
+
 
 _SIGMOID_SCALE = (0.5, 0.5, 1.0, 0.5)  # gates i, f, g, o: halve the sigmoid rows
 _SIGMOID_SHIFT = (0.5, 0.5, 0.0, 0.5)
