@@ -46,13 +46,14 @@ from lstmcli.workspace import Workspace
 # gate rows in the order i, f, o, g: the three sigmoid gates are then a single block that
 # is halved before the shared tanh (folded into the weights) and mapped by ½x + ½ after it.
 _FWD_ORDER = (0, 1, 3, 2)  # forward row block k holds PyTorch's block _FWD_ORDER[k]
-_PRE = (0.5, 0.5, 1.0, 0.5)  # lstm_step: per-gate scale before tanh, PyTorch order
+_PRE = (0.5, 0.5, 1.0, 0.5)  # single steps: per-gate scale before tanh, PyTorch order
 _SHIFT = (0.5, 0.5, 0.0, 0.5)  # and the shift after it
 
 
 @functools.lru_cache(maxsize=16)
-def _gate_vectors(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(4H,) scale and shift vectors for gates laid out i, f, g, o (constants, read-only)."""
+def gate_vectors(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(4H,) scale and shift vectors for gates laid out i, f, g, o (constants, read-only):
+    σ(a) = shift + scale·tanh(scale·a) on i, f, o, and tanh(a) on g."""
     s, shift = np.repeat(np.array(_PRE, dtype), H), np.repeat(np.array(_SHIFT, dtype), H)
     s.flags.writeable = shift.flags.writeable = False
     return s, shift
@@ -274,7 +275,7 @@ def lstm_step(
     Returns the new h (B, H), the new c (B, H) and the gates (B, 4H) in order i, f, g, o.
     """
     H = h.shape[1]
-    s, shift = _gate_vectors(H, x.dtype)
+    s, shift = gate_vectors(H, x.dtype)
     a = x @ W_ih.T
     a += h @ W_hh.T
     a += b  # a = W_ih x + W_hh h + b

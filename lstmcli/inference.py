@@ -110,10 +110,6 @@ def run(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State | None =
     return RunOutput(np.stack(logits), layers, state)
 
 
-_SIGMOID_SCALE = (0.5, 0.5, 1.0, 0.5)  # gates i, f, g, o: halve the sigmoid rows
-_SIGMOID_SHIFT = (0.5, 0.5, 0.0, 0.5)
-
-
 class Stepper:
     """Feed one token per stream at a time and read the next-token logits.
 
@@ -127,24 +123,22 @@ class Stepper:
         dt = np.dtype(cfg.dtype)
         lstm = cfg.cell == "lstm"
         G = cfg.gates
-        scale = np.repeat(np.array(_SIGMOID_SCALE if lstm else (1.0,), dt), H)[:, None]
-        self._scale, self._shift = scale, np.repeat(np.array(_SIGMOID_SHIFT, dt), H)[:, None]
+        scale, shift = cells.gate_vectors(H, dt) if lstm else (np.ones(H, dt), np.zeros(H, dt))
+        # With one stream the buffers are vectors, so the products are matrix-vector
+        # products; with B streams they are (·, B) matrices and the vectors broadcast.
+        cols = () if B == 1 else (B,)
+        col = (lambda v: v) if B == 1 else (lambda v: v[:, None])
+        self._scale, self._shift = col(scale), col(shift)
         self._embedding = params["encoder.weight"].copy()
-        self._W, self._b = [], []  # per layer: [W_ih | W_hh] (G·H, in + H), bias (G·H, 1)
+        self._W, self._b = [], []  # per layer: [W_ih | W_hh] (G·H, in + H), bias (G·H,)
         for k in range(L):
             W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
-            self._W.append(np.hstack([W_ih, W_hh]) * scale)
+            self._W.append(np.hstack([W_ih, W_hh]) * scale[:, None])
             b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
-            self._b.append(b[:, None] * scale)
+            self._b.append(col(b * scale))
         self._decoder = decoder_weight(params).copy()  # (V, H)
-        self._decoder_bias = params["decoder.bias"][:, None].copy()  # (V, 1)
-        # xh[k] = [x; h] of layer k, feature-major (in + H, B); c[k] (H, B). With one
-        # stream the buffers are vectors, so the products are matrix-vector products.
-        cols = () if B == 1 else (B,)
-        if B == 1:
-            self._b = [b[:, 0] for b in self._b]
-            self._scale, self._shift = self._scale[:, 0], self._shift[:, 0]
-            self._decoder_bias = self._decoder_bias[:, 0]
+        self._decoder_bias = col(params["decoder.bias"].copy())  # (V,)
+        # xh[k] = [x; h] of layer k, feature-major (in + H, B); c[k] (H, B)
         self._xh = [np.zeros(((E if k == 0 else H) + H, *cols), dt) for k in range(L)]
         self._c = [np.zeros((H, *cols), dt) for _ in range(L)]
         self._a = np.empty((G * H, *cols), dt)
