@@ -73,15 +73,13 @@ class SGD:
         """
         rows = _sparse_rows(grads)
         for name, p in params.items():
-            g = grads[name]
-            if name in rows:
-                r = rows[name]
-                g = g[r]  # (n, ·) copy of the rows that can be non-zero; r is distinct
-                g *= p.dtype.type(-self.lr * scale)
-                p[r] += g
-                continue
+            r = rows.get(name)  # the rows that can be non-zero (distinct), or None: all
+            g = grads[name] if r is None else grads[name][r]  # (n, ·) copy when sparse
             g *= p.dtype.type(-self.lr * scale)  # −lr·scale·g, in place: no temporary
-            p += g
+            if r is None:
+                p += g
+            else:
+                p[r] += g
         self.t += 1
 
     def state_tensors(self) -> Arrays:
