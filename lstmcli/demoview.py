@@ -95,17 +95,22 @@ def chance_bar(value: float, chance: float, width: int = 16) -> str:
     return s[:at] + "┆" + s[at + 1 :] if s[at] == " " else s
 
 
-def accuracy_table(console: Console, r: DemoResult) -> None:
-    """Accuracy × distance × cell; chance marked in the caption and in the bars."""
-    dc = r.config
-    t = Table(
-        title="accuracy on held-out episodes",
+def _table(title: str, caption: str) -> Table:
+    """The demo's tables: title and caption on the left, a bold header, a plain rule."""
+    return Table(
+        title=title,
         title_justify="left",
-        caption=f"chance = 1/{dc.k} = {dc.chance:.0%}, marked ┆",
+        caption=caption,
         caption_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
     )
+
+
+def accuracy_table(console: Console, r: DemoResult) -> None:
+    """Accuracy × distance × cell; chance marked in the caption and in the bars."""
+    dc = r.config
+    t = _table("accuracy on held-out episodes", f"chance = 1/{dc.k} = {dc.chance:.0%}, marked ┆")
     t.add_column("D", justify="right")
     for cell in CELLS:
         t.add_column(cell, no_wrap=True)
@@ -138,13 +143,9 @@ def gradient_table(console: Console, r: DemoResult) -> None:
         ks.append(r.cue_k)
     values = [v for cell in CELLS for v in r.gradients[cell] if v > 0]
     floor = 10 ** math.floor(math.log10(min(values))) if values else 1e-1
-    t = Table(
-        title=f"gradient flow at D = {D}: ‖∂loss/∂h‖ k steps before the answer",
-        title_justify="left",
-        caption=f"relative to k = 1, log scale: an empty bar is {floor:.0e}, a full one 1",
-        caption_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
+    t = _table(
+        f"gradient flow at D = {D}: ‖∂loss/∂h‖ k steps before the answer",
+        f"relative to k = 1, log scale: an empty bar is {floor:.0e}, a full one 1",
     )
     t.add_column("k", justify="right")
     t.add_column("", no_wrap=True)
