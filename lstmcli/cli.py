@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from lstmcli.cliutil import (
-    MODEL_OPT,
+    ModelOpt,
     choice,
     dropout_value,
     fraction,
@@ -38,86 +39,128 @@ app = typer.Typer(
 @app.command()
 @handle_errors
 def train(
-    corpus: Path = typer.Argument(
-        None,
-        help="UTF-8, Shift_JIS or EUC-JP text file. Default: the bundled Japanese corpus.",
-        show_default=False,
-    ),
-    preset: str = typer.Option(None, help="Option set: default, tiny, zaremba-small, ptb-fast."),
-    cell: str = typer.Option(
-        None, help="Recurrent cell: lstm or rnn.", callback=choice(("lstm", "rnn"))
-    ),
-    layers: int = typer.Option(None, min=1, help="Stacked recurrent layers."),
-    hidden: int = typer.Option(None, min=1, help="Units per layer (H)."),
-    embed: int = typer.Option(None, min=1, help="Embedding size (E)."),
-    seq_len: int = typer.Option(
-        None, "--seq-len", min=1, help="TBPTT window: steps per update (T)."
-    ),
-    batch_size: int = typer.Option(None, "--batch-size", min=1, help="Parallel streams (B)."),
-    epochs: int = typer.Option(None, min=1, help="Passes over the corpus."),
-    max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this many updates."),
-    max_minutes: float = typer.Option(
-        None,
-        "--max-minutes",
-        help="Time budget: stop, validate and save once it is spent.",
-        callback=positive_float,
-    ),
-    lr: float = typer.Option(None, help="Learning rate.", callback=positive_float),
-    optimizer: str = typer.Option(None, help="sgd or adam.", callback=choice(("sgd", "adam"))),
-    clip: float = typer.Option(None, min=0, help="Global gradient-norm clip (0: off)."),
-    dropout: float = typer.Option(
-        None, help="Dropout between layers, in [0, 1).", callback=dropout_value
-    ),
-    tie_weights: bool = typer.Option(
-        None,
-        "--tie-weights/--no-tie-weights",
-        help="Decoder shares the embedding (needs --embed = --hidden).",
-        show_default=False,
-    ),
-    init_scale: float = typer.Option(
-        None, "--init-scale", help="Weights start uniform in ±this.", callback=positive_float
-    ),
-    forget_bias: float = typer.Option(
-        None, "--forget-bias", help="Added to the LSTM forget-gate bias at the start (e.g. 1)."
-    ),
-    seed: int = typer.Option(None, help="Random seed (initialisation and dropout)."),
-    valid: Path = typer.Option(
-        None, help="Validation text file (else --val-fraction of the corpus)."
-    ),
-    val_fraction: float = typer.Option(
-        None,
-        "--val-fraction",
-        help="Tail of the corpus held out for validation.",
-        callback=fraction,
-    ),
-    tokenizer: str = typer.Option(None, help="auto, word, space, char, ja or ja-phrase."),
-    min_freq: int = typer.Option(None, "--min-freq", min=1, help="Rarer tokens become `<unk>`."),
-    max_vocab: int = typer.Option(
-        None, "--max-vocab", min=2, help="Vocabulary size cap (with `<eos>` and `<unk>`)."
-    ),
-    encoding: str = typer.Option(
-        None, help="Text encoding (default: detect UTF-8, Shift_JIS, EUC-JP)."
-    ),
-    text_format: str = typer.Option(
-        "auto",
-        "--format",
-        help="auto, plain or aozora (Aozora Bunko markup).",
-        callback=choice(("auto", "plain", "aozora")),
-    ),
-    out: Path = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Where to write the model. Default: $LSTM_HOME/model.safetensors.",
-        show_default=False,
-    ),
-    resume: Path = typer.Option(
-        None, help="Continue an interrupted run from its .last.safetensors file."
-    ),
-    json_out: bool = typer.Option(
-        False, "--json", help="One JSON object per line instead of tables."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the model path."),
+    corpus: Annotated[
+        Path | None,
+        typer.Argument(
+            help="UTF-8, Shift_JIS or EUC-JP text file. Default: the bundled Japanese corpus.",
+            show_default=False,
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Option set: default, tiny, zaremba-small, ptb-fast.")
+    ] = None,
+    cell: Annotated[
+        str | None,
+        typer.Option(help="Recurrent cell: lstm or rnn.", callback=choice(("lstm", "rnn"))),
+    ] = None,
+    layers: Annotated[int | None, typer.Option(min=1, help="Stacked recurrent layers.")] = None,
+    hidden: Annotated[int | None, typer.Option(min=1, help="Units per layer (H).")] = None,
+    embed: Annotated[int | None, typer.Option(min=1, help="Embedding size (E).")] = None,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", min=1, help="TBPTT window: steps per update (T).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Parallel streams (B).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Passes over the corpus.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="Stop after this many updates.")
+    ] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--max-minutes",
+            help="Time budget: stop, validate and save once it is spent.",
+            callback=positive_float,
+        ),
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate.", callback=positive_float)
+    ] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="sgd or adam.", callback=choice(("sgd", "adam")))
+    ] = None,
+    clip: Annotated[
+        float | None, typer.Option(min=0, help="Global gradient-norm clip (0: off).")
+    ] = None,
+    dropout: Annotated[
+        float | None,
+        typer.Option(help="Dropout between layers, in [0, 1).", callback=dropout_value),
+    ] = None,
+    tie_weights: Annotated[
+        bool | None,
+        typer.Option(
+            "--tie-weights/--no-tie-weights",
+            help="Decoder shares the embedding (needs --embed = --hidden).",
+            show_default=False,
+        ),
+    ] = None,
+    init_scale: Annotated[
+        float | None,
+        typer.Option(
+            "--init-scale", help="Weights start uniform in ±this.", callback=positive_float
+        ),
+    ] = None,
+    forget_bias: Annotated[
+        float | None,
+        typer.Option(
+            "--forget-bias", help="Added to the LSTM forget-gate bias at the start (e.g. 1)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (initialisation and dropout).")
+    ] = None,
+    valid: Annotated[
+        Path | None, typer.Option(help="Validation text file (else --val-fraction of the corpus).")
+    ] = None,
+    val_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--val-fraction",
+            help="Tail of the corpus held out for validation.",
+            callback=fraction,
+        ),
+    ] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="auto, word, space, char, ja or ja-phrase.")
+    ] = None,
+    min_freq: Annotated[
+        int | None, typer.Option("--min-freq", min=1, help="Rarer tokens become `<unk>`.")
+    ] = None,
+    max_vocab: Annotated[
+        int | None,
+        typer.Option("--max-vocab", min=2, help="Vocabulary size cap (with `<eos>` and `<unk>`)."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding (default: detect UTF-8, Shift_JIS, EUC-JP).")
+    ] = None,
+    text_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto, plain or aozora (Aozora Bunko markup).",
+            callback=choice(("auto", "plain", "aozora")),
+        ),
+    ] = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write the model. Default: $LSTM_HOME/model.safetensors.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue an interrupted run from its .last.safetensors file."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line instead of tables.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the model path.")
+    ] = False,
 ) -> None:
     """Train a model on a text file (or the bundled corpus) and save it.
 
@@ -180,21 +223,29 @@ def train(
 @app.command()
 @handle_errors
 def predict(
-    text: str = typer.Argument(..., help="The text to continue."),
-    model: Path = MODEL_OPT,
-    top_k: int = typer.Option(10, "--top-k", "-k", min=1, help="How many candidates to show."),
-    temperature: float = typer.Option(
-        1.0, help="Softmax temperature (> 0).", callback=positive_float
-    ),
-    generate: int = typer.Option(
-        None, "--generate", "-g", min=1, help="Continue the text by N tokens."
-    ),
-    top_p: float = typer.Option(
-        None, "--top-p", help="Nucleus sampling mass for --generate, in (0, 1].", show_default=False
-    ),
-    greedy: bool = typer.Option(False, help="With --generate: always take the most likely token."),
-    seed: int = typer.Option(None, help="Random seed for --generate."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    text: Annotated[str, typer.Argument(help="The text to continue.")],
+    model: ModelOpt = None,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, help="How many candidates to show.")
+    ] = 10,
+    temperature: Annotated[
+        float, typer.Option(help="Softmax temperature (> 0).", callback=positive_float)
+    ] = 1.0,
+    generate: Annotated[
+        int | None,
+        typer.Option("--generate", "-g", min=1, help="Continue the text by N tokens."),
+    ] = None,
+    top_p: Annotated[
+        float | None,
+        typer.Option(
+            "--top-p", help="Nucleus sampling mass for --generate, in (0, 1].", show_default=False
+        ),
+    ] = None,
+    greedy: Annotated[
+        bool, typer.Option(help="With --generate: always take the most likely token.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Random seed for --generate.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the most likely next tokens after TEXT.
 
@@ -237,25 +288,30 @@ def predict(
 @app.command("eval")
 @handle_errors
 def eval_(
-    file: Path = typer.Argument(..., help="Text to score."),
-    model: Path = MODEL_OPT,
-    batch_size: int = typer.Option(
-        1,
-        "--batch-size",
-        min=1,
-        help="Parallel streams (1: one stream through the file, as published figures do).",
-    ),
-    seq_len: int = typer.Option(
-        35, "--seq-len", min=1, help="Window length (the state is carried across windows)."
-    ),
-    encoding: str = typer.Option(None, help="Text encoding (default: detect)."),
-    text_format: str = typer.Option(
-        "auto",
-        "--format",
-        help="auto, plain or aozora.",
-        callback=choice(("auto", "plain", "aozora")),
-    ),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    file: Annotated[Path, typer.Argument(help="Text to score.")],
+    model: ModelOpt = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Parallel streams (1: one stream through the file, as published figures do).",
+        ),
+    ] = 1,
+    seq_len: Annotated[
+        int,
+        typer.Option(
+            "--seq-len", min=1, help="Window length (the state is carried across windows)."
+        ),
+    ] = 35,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
+    text_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="auto, plain or aozora.", callback=choice(("auto", "plain", "aozora"))
+        ),
+    ] = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Perplexity of a model on a text file.
 
@@ -284,10 +340,11 @@ def eval_(
 @app.command()
 @handle_errors
 def info(
-    model_path: Path = typer.Argument(
-        None, metavar="[MODEL]", help="Model file (default: as for predict)."
-    ),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    model_path: Annotated[
+        Path | None,
+        typer.Argument(metavar="[MODEL]", help="Model file (default: as for predict)."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a model's settings, size, vocabulary, tokenizer and training history.
 

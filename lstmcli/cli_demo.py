@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -28,25 +29,36 @@ def parse_distances(spec: str) -> tuple[int, ...]:
 @demo_app.command("long-range")
 @handle_errors
 def long_range(
-    distances: str = typer.Option(
-        None,
-        "--distances",
-        "-d",
-        help="Filler tokens between the cake and the question. [default: 5,10,20,40,80; "
-        "--quick: 10,20,40]",
-        show_default=False,
-    ),
-    k: int = typer.Option(None, "--k", help="Cakes to choose from (chance is 1/k). [default: 4]"),
-    hidden: int = typer.Option(None, "--hidden", min=1, help="Units of both cells. [default: 64]"),
-    steps: int = typer.Option(
-        None,
-        "--steps",
-        min=1,
-        help="Training steps per cell and distance. [default: 2000; --quick: 1000]",
-    ),
-    seed: int = typer.Option(0, help="Random seed (initialisation and episodes)."),
-    quick: bool = typer.Option(False, "--quick", help="Three distances up to 40, fewer steps."),
-    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    distances: Annotated[
+        str | None,
+        typer.Option(
+            "--distances",
+            "-d",
+            help="Filler tokens between the cake and the question. [default: 5,10,20,40,80; "
+            "--quick: 10,20,40]",
+            show_default=False,
+        ),
+    ] = None,
+    k: Annotated[
+        int | None,
+        typer.Option("--k", help="Cakes to choose from (chance is 1/k). [default: 4]"),
+    ] = None,
+    hidden: Annotated[
+        int | None, typer.Option("--hidden", min=1, help="Units of both cells. [default: 64]")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            min=1,
+            help="Training steps per cell and distance. [default: 2000; --quick: 1000]",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (initialisation and episodes).")] = 0,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Three distances up to 40, fewer steps.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Train a simple RNN and an LSTM on a memory task and compare them.
 

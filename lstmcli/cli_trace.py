@@ -4,58 +4,87 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from lstmcli.cliutil import MODEL_OPT, handle_errors, load_predictor
+from lstmcli.cliutil import ModelOpt, handle_errors, load_predictor
 
 
 @handle_errors
 def trace(
-    text: str = typer.Argument(
-        None,
-        help="Text to trace. Default: 「僕の麻里ちゃんの愛してやまないケーキは」 for a Japanese "
-        "model, else the example sentence stored in the model.",
-        show_default=False,
-    ),
-    model: Path = MODEL_OPT,
-    gates: str = typer.Option(
-        None,
-        "--gates",
-        help="Comma-separated, of f,i,o,g,c,h: forget, input, output gate, candidate, cell "
-        "state, hidden state. Default: f,i,o (h for an rnn).",
-        show_default=False,
-    ),
-    layer: int = typer.Option(
-        None, "--layer", help="Layer to show, from 0. Default: all (the last if space is short)."
-    ),
-    units: str = typer.Option(
-        None, "--units", help="Units to show, e.g. 3,17,42 or 0-15.", show_default=False
-    ),
-    top: int = typer.Option(
-        None, "--top", min=1, help="Show the N units that vary most over this text."
-    ),
-    start: int = typer.Option(None, "--from", help="First token position to show (from 0)."),
-    stop: int = typer.Option(None, "--to", help="Show tokens before this position."),
-    summary: bool = typer.Option(
-        False, "--summary", help="Per token: gate means, saturation, next-token guess, loss."
-    ),
-    explain: bool = typer.Option(
-        False, "--explain", help="Per token, in words: what was written, forgotten, exposed."
-    ),
-    export: Path = typer.Option(
-        None, "--export", help="Also write the view to FILE.svg or FILE.html.", show_default=False
-    ),
-    json_out: bool = typer.Option(
-        False, "--json", help="Print the raw values as JSON (all gates unless --gates)."
-    ),
-    csv_out: Path = typer.Option(
-        None,
-        "--csv",
-        help="Write token,position,layer,gate,unit,value rows (all gates unless --gates).",
-        show_default=False,
-    ),
-    width: int = typer.Option(None, "--width", min=40, help="Columns to fit (default: terminal)."),
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text to trace. Default: 「僕の麻里ちゃんの愛してやまないケーキは」 for a "
+            "Japanese model, else the example sentence stored in the model.",
+            show_default=False,
+        ),
+    ] = None,
+    model: ModelOpt = None,
+    gates: Annotated[
+        str | None,
+        typer.Option(
+            "--gates",
+            help="Comma-separated, of f,i,o,g,c,h: forget, input, output gate, candidate, cell "
+            "state, hidden state. Default: f,i,o (h for an rnn).",
+            show_default=False,
+        ),
+    ] = None,
+    layer: Annotated[
+        int | None,
+        typer.Option(
+            "--layer", help="Layer to show, from 0. Default: all (the last if space is short)."
+        ),
+    ] = None,
+    units: Annotated[
+        str | None,
+        typer.Option("--units", help="Units to show, e.g. 3,17,42 or 0-15.", show_default=False),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", min=1, help="Show the N units that vary most over this text."),
+    ] = None,
+    start: Annotated[
+        int | None, typer.Option("--from", help="First token position to show (from 0).")
+    ] = None,
+    stop: Annotated[
+        int | None, typer.Option("--to", help="Show tokens before this position.")
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary", help="Per token: gate means, saturation, next-token guess, loss."
+        ),
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Per token, in words: what was written, forgotten, exposed."
+        ),
+    ] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Also write the view to FILE.svg or FILE.html.", show_default=False
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print the raw values as JSON (all gates unless --gates)."),
+    ] = False,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Write token,position,layer,gate,unit,value rows (all gates unless --gates).",
+            show_default=False,
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option("--width", min=40, help="Columns to fit (default: terminal)."),
+    ] = None,
 ) -> None:
     """Watch the gates of the LSTM work, token by token: rows are tokens, columns units.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -57,13 +58,16 @@ def choice(options: tuple[str, ...]):
     return check
 
 
-MODEL_OPT = typer.Option(
-    None,
-    "--model",
-    "-m",
-    help="Model file. Default: $LSTM_MODEL, else the model `lstm train` wrote last.",
-    show_default=False,
-)
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model file. Default: $LSTM_MODEL, else the model `lstm train` wrote last.",
+        show_default=False,
+    ),
+]
+"""The ``--model`` option of every command that reads a model: ``model: ModelOpt = None``."""
 
 
 def load_predictor(model: Path | None):
