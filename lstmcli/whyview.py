@@ -52,4 +52,10 @@ def sentence(tokens: list[str], word: str, occ: why.Occlusion) -> str:
     if occ.prob - q < SMALL:
         most = float(abs(occ.prob_without - occ.prob).max())
         return f"No single token matters much: p({word}) moves by at most {most:.3f}."
-    return f"Without {tokens[k]} ({k}), p({word}) falls from {occ.prob:.2f} to {q:.2f}."
+    out = f"Without {tokens[k]} ({k}), p({word}) falls from {occ.prob:.2f} to {q:.2f}."
+    if k == occ.positions[-1] and len(occ.positions) > 1:  # the last token: name one before it
+        j = int(occ.prob_without[:-1].argmin())
+        k, q = int(occ.positions[j]), float(occ.prob_without[j])
+        if occ.prob - q >= SMALL:
+            out += f" Of the tokens before it, {tokens[k]} ({k}) matters most: {q:.2f} without it."
+    return out

@@ -99,6 +99,10 @@ def test_every_cell_prints_its_value_without_colour():
     assert rows == [V.fmt(float(v)) for v in tr.layers[0]["f"][:, 7]]
 
 
+def test_memview_names_repeated_tokens_by_position():
+    assert memview.names(["<eos>", "の", "麻里", "の"]) == ["<eos>", "の₁", "麻里", "の₃"]
+
+
 def test_fmt():
     cases = {0.934: ".93", -0.414: "-.41", 0.0: ".00", -0.001: ".00", 0.999: "1.0", 2.37: "2.4"}
     assert {v: V.fmt(v) for v in cases} == cases

@@ -139,3 +139,19 @@ def test_cli_why_table(model_file):
 def test_cli_why_with_generate_is_a_usage_error(model_file):
     r = predict(model_file, TEXT, "--why", "--generate", "3")
     assert r.exit_code == 2 and "--why" in r.output
+
+
+def test_the_sentence_names_the_token_that_matters_most():
+    from lstmcli.whyview import sentence
+
+    tokens = ["<eos>", "a", "b", "c"]
+    occ = why.Occlusion(0, 0.5, np.array([1, 2, 3]), np.array([0.45, 0.1, 0.05]))
+    assert sentence(tokens, "w", occ) == (
+        "Without c (3), p(w) falls from 0.50 to 0.05. "
+        "Of the tokens before it, b (2) matters most: 0.10 without it."
+    )
+    occ = why.Occlusion(0, 0.5, np.array([1, 2, 3]), np.array([0.45, 0.1, 0.3]))
+    assert sentence(tokens, "w", occ) == "Without b (2), p(w) falls from 0.50 to 0.10."
+    occ = why.Occlusion(0, 0.5, np.array([1, 2]), np.array([0.498, 0.503]))
+    expected = "No single token matters much: p(w) moves by at most 0.003."
+    assert sentence(tokens, "w", occ) == expected
