@@ -245,6 +245,14 @@ def predict(
         bool, typer.Option(help="With --generate: always take the most likely token.")
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed for --generate.")] = None,
+    why_: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="Which earlier tokens the top candidate rests on: its probability with each "
+            "token read as <unk> instead.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the most likely next tokens after TEXT.
@@ -256,13 +264,24 @@ def predict(
         lstm predict "Mari's favourite cake is the" --top-k 5 --json
 
         lstm predict "僕の麻里ちゃんの" --generate 20 --top-p 0.9 --seed 1
+
+        lstm predict "麻里ちゃんがモンブランを食べている。僕の麻里ちゃんのケーキは" --why
     """
     if top_p is not None and not 0 < top_p <= 1:
         raise typer.BadParameter(f"must be in (0, 1], got {top_p}", param_hint="--top-p")
+    if why_ and generate:
+        raise typer.BadParameter("explains the next token; drop --generate", param_hint="--why")
     p = load_predictor(model)
     prompt = p.encode(text)
     out = p.run(prompt)
     cands = p.top_k(out.logits[-1], top_k, temperature)
+    occ = None
+    if why_:
+        from lstmcli import why
+
+        occ = why.occlude(
+            p.params, p.config, prompt.ids, p.vocab.unk_id, run=out, temperature=temperature
+        )
     generated = None
     if generate:
         generated = p.generate(
@@ -274,12 +293,19 @@ def predict(
             obj["unknown"] = prompt.unknown
         if generated is not None:
             obj["generated"] = generated
+        if occ is not None:
+            obj.update(why.to_json(prompt.tokens, p.vocab.tokens, occ))
         typer.echo(json.dumps(obj, ensure_ascii=False))
         return
     from lstmcli.render import generation, make_console, predict_table
 
     console = make_console()
     predict_table(console, prompt.tokens, cands, prompt.unknown)
+    if occ is not None:
+        from lstmcli.whyview import why_table
+
+        console.print()
+        why_table(console, prompt.tokens, p.vocab.tokens, occ)
     if generated is not None:
         console.print()
         generation(console, text, p.tokenizer.detokenize(generated))
