@@ -238,6 +238,16 @@ def read_text(path: str | Path, encoding: str | None = None, fmt: str = "auto") 
     return text
 
 
+def read_plain(path: str | Path, encoding: str | None = None) -> str:
+    """A file's text as an editor opens it: decoded as :func:`read_text` decodes it,
+    newlines made ``\\n``, nothing removed; an empty file is the empty text."""
+    data = read_bytes(path)
+    if not data:
+        return ""
+    text, _ = decode_bytes(data, encoding, source=str(path))
+    return normalize_newlines(text)
+
+
 def split_lines(text: str) -> Iterator[str]:
     """Yield the lines of ``text`` (without ``\n``) without building a list of them."""
     start = 0
