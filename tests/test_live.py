@@ -23,7 +23,7 @@ from lstmcli.live.memory import RNN, MemoryPanel
 from lstmcli.live.prompt import PathPrompt
 from lstmcli.live.suggestions import Suggestions
 from lstmcli.predict import Predictor
-from lstmcli.session import Session
+from lstmcli.session import Session, insertion
 
 runner = CliRunner()
 
@@ -125,14 +125,24 @@ def test_tab_and_the_pick_keys_type_the_words(en):
         await pilot.press("tab")
         await settle(pilot, app)
         after_tab = app.editor.text
-        third = app.last.suggestions[2].token
+        third = app.last.suggestions[2]
         await pilot.press("alt+3")
         await settle(pilot, app)
-        return first, after_tab, third, app.editor.text
+        after_alt = app.editor.text
+        fourth = app.last.suggestions[3]
+        await pilot.press("¢")  # Alt+4 as most terminals send it, Esc 4
+        await settle(pilot, app)
+        return first, after_tab, third, after_alt, fourth, app.editor.text
 
-    first, after_tab, third, text = drive(app, script)
+    first, after_tab, third, after_alt, fourth, text = drive(app, script)
     assert first.startswith("ca") and after_tab == f"Mari likes the {first} "
-    assert text == f"Mari likes the {first} {third} "
+    assert after_alt == typed(en, after_tab, third)
+    assert text == typed(en, after_alt, fourth)
+
+
+def typed(p, before, s):
+    delete, insert = insertion(p.tokenizer, before, s)
+    return before[: len(before) - delete] + insert
 
 
 def test_japanese_words_are_typed_without_spaces(ja):

@@ -26,7 +26,7 @@ from lstmcli import liveview, textio
 from lstmcli import tokenize as tok
 from lstmcli.checkpoint import atomic_write
 from lstmcli.errors import LstmError
-from lstmcli.live.editor import Editor
+from lstmcli.live.editor import ALT_DIGITS, Editor
 from lstmcli.live.gates import GatesPanel
 from lstmcli.live.memory import MemoryPanel
 from lstmcli.live.prompt import PathPrompt
@@ -69,8 +69,11 @@ class LiveApp(App, inherit_bindings=False):
     BINDINGS: ClassVar[list[Binding]] = [
         # priority: the text area would take Tab to move the focus and Alt+1 to type "1"
         Binding("tab", "accept", "accept", priority=True),
-        Binding("alt+1", "pick(0)", "pick", key_display="Alt+1…5", priority=True),
-        *(Binding(f"alt+{n}", f"pick({n - 1})", show=False, priority=True) for n in range(2, 6)),
+        Binding(f"alt+1,{ALT_DIGITS[0]}", "pick(0)", "pick", key_display="Alt+1…5", priority=True),
+        *(
+            Binding(f"alt+{n},{ALT_DIGITS[n - 1]}", f"pick({n - 1})", show=False, priority=True)
+            for n in range(2, 6)
+        ),
         Binding("f2", "toggle('gates')", "gates"),
         Binding("f3", "toggle('memory')", "memory"),
         Binding("f4", "next_layer", "layer"),
@@ -153,11 +156,12 @@ class LiveApp(App, inherit_bindings=False):
         )  # the suggestions first, in a frame of their own
 
     def ghost(self, u: Update) -> str:
-        """What Tab would type, shown dim after the cursor: when it only adds text."""
+        """What Tab would add after the cursor, shown dim there (none if it would delete)."""
         if not u.suggestions or u.suggestions[0].token == tok.UNK:
             return ""
         delete, insert = insertion(self.config.predictor.tokenizer, u.text, u.suggestions[0])
-        return insert if delete == 0 and "\n" not in insert else ""
+        after = u.text[: len(u.text) - delete] + insert
+        return after[len(u.text) :] if after.startswith(u.text) and "\n" not in insert else ""
 
     def _resume(self) -> None:
         self._queued = False

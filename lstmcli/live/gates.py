@@ -10,7 +10,7 @@ from lstmcli import liveview
 from lstmcli import trace as T
 from lstmcli.traceview import RNN_H, cell_style, fmt, scale
 
-ABOUT = "f keeps c (1) or erases it (0) · i writes g into c · o shows tanh(c) as h"
+ABOUT = "f keeps c (1) or erases it (0) · i writes g · o shows tanh(c)"
 LABEL = 2  # cells for the gate name at the start of a row
 
 
@@ -19,7 +19,7 @@ class GatesPanel(Widget):
     fit, in unit order); each cell prints its value on its colour, as ``lstm trace`` does.
     The rnn cell has no gates: its h, said so."""
 
-    data: reactive[liveview.Gates | None] = reactive(None)
+    data: reactive[liveview.Gates | None] = reactive(None, layout=True)  # its height follows
 
     def fit(self) -> int:
         """How many unit columns the panel has room for."""
