@@ -221,6 +221,7 @@ def read_text(path: str | Path, encoding: str | None = None, fmt: str = "auto") 
 
 
 STDIN = "standard input"  # how error messages name it
+TEXT = "the text"  # and a text given as a string (lstmcli.train(text=...))
 
 
 def read_stdin(encoding: str | None = None, fmt: str = "auto") -> str:
@@ -254,13 +255,13 @@ def decode_text(data: bytes, source: str, encoding: str | None = None, fmt: str 
     if fmt not in FORMATS:
         raise DataError(f"unknown text format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not data:
-        raise DataError(f"{source}: {_what(source)}is empty; {_give(source)}")
+        raise DataError(f"{_subject(source)} is empty; {_give(source)}")
     text, _ = decode_bytes(data, encoding, source=source)
     del data  # a large file should not be held twice
     return clean_text(text, source, fmt)
 
 
-def clean_text(text: str, source: str = "text", fmt: str = "auto") -> str:
+def clean_text(text: str, source: str = TEXT, fmt: str = "auto") -> str:
     """``text`` with ``\\n`` newlines and, as ``fmt`` says, without Aozora Bunko markup;
     DataError when nothing but whitespace is left."""
     if fmt not in FORMATS:
@@ -268,7 +269,7 @@ def clean_text(text: str, source: str = "text", fmt: str = "auto") -> str:
     text = normalize_newlines(text)
     if not text or text.isspace():
         what = "holds only whitespace" if text else "is empty"
-        raise DataError(f"{source}: {_what(source)}{what}; {_give(source)}")
+        raise DataError(f"{_subject(source)} {what}; {_give(source)}")
     if fmt == "aozora" or (fmt == "auto" and is_aozora(text)):
         text = clean_aozora(text)
         if not text.strip():
@@ -279,12 +280,12 @@ def clean_text(text: str, source: str = "text", fmt: str = "auto") -> str:
     return text
 
 
-def _what(source: str) -> str:
-    return "" if source == STDIN else "file "
+def _subject(source: str) -> str:
+    return source if source in (STDIN, TEXT) else f"{source}: file"
 
 
 def _give(source: str) -> str:
-    what = "pipe in" if source == STDIN else "give a text file with"
+    what = {STDIN: "pipe in", TEXT: "give"}.get(source, "give a text file with")
     return f"{what} at least one line of text"
 
 
