@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lstmcli.cliutil import ModelOpt, handle_errors, load_predictor
+from lstmcli.cliutil import ModelOpt, complete_gates, handle_errors, load_predictor
 
 
 @handle_errors
@@ -16,8 +16,9 @@ def trace(
     text: Annotated[
         str | None,
         typer.Argument(
-            help="Text to trace. Default: 「僕の麻里ちゃんの愛してやまないケーキは」 for a "
-            "Japanese model, else the example sentence stored in the model.",
+            help="Text to trace; - (or none, with text piped in) reads standard input. Default: "
+            "「僕の麻里ちゃんの愛してやまないケーキは」 for a Japanese model, else the example "
+            "sentence stored in the model.",
             show_default=False,
         ),
     ] = None,
@@ -29,6 +30,7 @@ def trace(
             help="Comma-separated, of f,i,o,g,c,h: forget, input, output gate, candidate, cell "
             "state, hidden state. Default: f,i,o (h for an rnn).",
             show_default=False,
+            autocompletion=complete_gates,
         ),
     ] = None,
     layer: Annotated[
@@ -102,12 +104,16 @@ def trace(
         lstm trace --explain --from 0 --to 6
 
         lstm trace "Mari's cake" --export trace.svg --json > gates.json
+
+        echo "the cat sat on the mat" | lstm trace - --summary
     """
+    from lstmcli import textio
     from lstmcli import trace as tr_
     from lstmcli import traceview as tv
 
     if export is not None:
         tv.check_export(export)
+    text = textio.text_argument(text)
     p = load_predictor(model)
     tr = tr_.record(p, text if text is not None else tr_.default_text(p))
     picks = dict(gates=gates, layer=layer, units=units, top=top, start=start, stop=stop)
