@@ -230,6 +230,8 @@ def train(
         lstm train novel.txt --epochs 20
 
         lstm train ptb.train.txt --valid ptb.valid.txt --preset zaremba-small
+
+        cat notes/*.txt | lstm train - --out notes.safetensors
     """
     from lstmcli import trainjob
 
