@@ -115,11 +115,12 @@ class Model:
         """``{"perplexity", "loss", "tokens", "unk_rate"}`` on ``text``, as ``lstm eval``:
         one stream through the text (``batch_size`` 1), the state carried across windows of
         ``seq_len``. ``source`` names the text in error messages."""
-        from lstmcli import prepare, textio, train
+        from lstmcli import prepare, textio
+        from lstmcli.train import evaluate
 
         p = self.predictor
         ids = prepare.encode_text(textio.normalize_newlines(text), p.tokenizer, p.vocab, source)
-        loss, n = train.evaluate(p.params, p.config, ids, batch_size, seq_len)
+        loss, n = evaluate(p.params, p.config, ids, batch_size, seq_len)
         unk = float((ids == p.vocab.unk_id).mean())
         return {"perplexity": math.exp(loss), "loss": loss, "tokens": n, "unk_rate": unk}
 

@@ -62,11 +62,11 @@ def parse_fast(argv: list[str]) -> dict | None:
             options[key] = kind
             continue
         if not eq:
-            value = next(words, None)
-            if value is None:
+            value = next(words, "")
+            if not value:  # the last word, or an empty value: left to Typer
                 return None
         parsed = _value(value, kind)
-        if parsed is None or (key in _MIN_ONE and parsed < 1):
+        if parsed is None or (key in _MIN_ONE and isinstance(parsed, int) and parsed < 1):
             return None
         options[key] = parsed
     if len(texts) > 1 or (not texts and sys.stdin.isatty()):

@@ -46,7 +46,7 @@ def remember(model_path: str | Path) -> None:
         pass  # a read-only home only costs the convenience
 
 
-def find_model(explicit: str | Path | None = None) -> Path:
+def find_model(explicit: str | os.PathLike | None = None) -> Path:
     """The model a command should use; see the module docstring for the order."""
     if explicit:
         return Path(explicit).expanduser()
