@@ -298,6 +298,14 @@ def predict(
         bool, typer.Option(help="With --generate: always take the most likely token.")
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed for --generate.")] = None,
+    why_: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="Which earlier tokens the top candidate rests on: its probability with each "
+            "token read as <unk> instead.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the most likely next tokens after TEXT.
@@ -310,13 +318,17 @@ def predict(
 
         lstm predict "僕の麻里ちゃんの" --generate 20 --top-p 0.9 --seed 1
 
+        lstm predict "麻里ちゃんがモンブランを食べている。僕の麻里ちゃんのケーキは" --why
+
         echo "the cat sat on the" | lstm predict - --json
     """
     from lstmcli import cli_predict
 
+    if why_ and generate:
+        raise typer.BadParameter("explains the next token; drop --generate", param_hint="--why")
     need_text(text, "predict")
     cli_predict.run(
-        text, model, top_k, temperature, generate, top_p, greedy, seed, json_out
+        text, model, top_k, temperature, generate, top_p, greedy, seed, why_, json_out
     )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ OPTIONS: dict[str, tuple[str, object]] = {
     "--seed": ("seed", int),
     "--greedy": ("greedy", True),
     "--no-greedy": ("greedy", False),
+    "--why": ("why", True),
     "--json": ("json_out", True),
 }
 _INT = re.compile(r"\d{1,18}")  # anything else (signs, spaces, 1_000) is left to Typer
@@ -73,6 +74,8 @@ def parse_fast(argv: list[str]) -> dict | None:
         return None  # Typer names the extra or the missing argument
     if not options.get("temperature", 1.0) > 0 or not 0 < options.get("top_p", 1.0) <= 1:
         return None
+    if options.get("why") and options.get("generate"):
+        return None  # a usage error
     return {"text": texts[0] if texts else None, **options}
 
 
@@ -93,9 +96,11 @@ def run(
     top_p: float | None = None,
     greedy: bool = False,
     seed: int | None = None,
+    why: bool = False,
     json_out: bool = False,
 ) -> None:
-    """Predict after ``text`` (``-`` or None: standard input) and print the table or JSON."""
+    """Predict after ``text`` (``-`` or None: standard input) and print the table or JSON;
+    ``why``: also which earlier tokens the top candidate rests on (see :mod:`lstmcli.why`)."""
     from lstmcli import api, entry
 
     text = textio.text_argument(text)
@@ -104,6 +109,13 @@ def run(
     prompt = p.encode(text or "")
     out = p.run(prompt)
     cands = p.top_k(out.logits[-1], top_k, temperature)
+    occ = None
+    if why:
+        from lstmcli import why as why_
+
+        occ = why_.occlude(
+            p.params, p.config, prompt.ids, p.vocab.unk_id, run=out, temperature=temperature
+        )
     generated = None
     if generate:
         generated = p.generate(
@@ -115,12 +127,19 @@ def run(
             obj["unknown"] = prompt.unknown
         if generated is not None:
             obj["generated"] = generated
+        if occ is not None:
+            obj.update(why_.to_json(prompt.tokens, p.vocab.tokens, occ))
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
         return
     from lstmcli.render import generation, make_console, predict_table
 
     console = make_console()
     predict_table(console, prompt.tokens, cands, prompt.unknown)
+    if occ is not None:
+        from lstmcli.whyview import why_table
+
+        console.print()
+        why_table(console, prompt.tokens, p.vocab.tokens, occ)
     if generated is not None:
         console.print()
         generation(console, text or "", p.continuation(prompt, generated))

@@ -55,6 +55,7 @@ def fast_reading(argv: list[str]) -> dict | None:
         ["--json"],  # no TEXT: standard input
         ["--", "-the"],
         ["the", "--generate=5", "--temperature=1e-1", "--top-p=.5"],
+        ["the cat", "--why", "--json"],
     ],
 )
 def test_typical_command_lines_take_the_fast_path_and_read_as_typer_reads(argv, monkeypatch):
@@ -79,6 +80,7 @@ def test_typical_command_lines_take_the_fast_path_and_read_as_typer_reads(argv, 
         ["the", "-x"],
         ["the", "-5"],
         ["the", "--seed", "-1"],  # left to Typer, which reads signs
+        ["the", "--why", "-g", "3"],  # a usage error
     ],
 )
 def test_anything_unusual_is_left_to_typer(argv):
@@ -90,7 +92,7 @@ WORDS = st.sampled_from(
         "the cat", "僕の", "-", "--", "--json", "--json=1", "--greedy", "--no-greedy", "--help",
         "-h", "--model", "-m", "m.safetensors", "--top-k", "-k", "-k5", "--top-k=2",
         "--temperature", "--temperature=0.5", "--generate", "-g", "-g3", "--top-p", "--seed",
-        "--top", "-x", "-5", "0", "1", "3", "007", "+3", "1.5", ".5", "1e-2", "2.", "inf",
+        "--top", "--why", "-x", "-5", "0", "1", "3", "007", "+3", "1.5", ".5", "1e-2", "2.", "inf",
         "nan", "abc", "", " 5", "1_0",
     ]
 )  # fmt: skip
