@@ -24,14 +24,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load", "Model"):
+    if name in ("load", "Model", "train"):
         from lstmcli import api
 
         return getattr(api, name)
-    if name == "train":  # the module lstmcli.train, which is callable: lstmcli.api.train
-        import importlib
-
-        return importlib.import_module("lstmcli.train")
     if name == "LstmError":
         from lstmcli.errors import LstmError
 

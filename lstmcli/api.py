@@ -23,8 +23,6 @@ import json
 import math
 import os
 import struct
-import sys
-import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
@@ -116,7 +114,7 @@ class Model:
         one stream through the text (``batch_size`` 1), the state carried across windows of
         ``seq_len``. ``source`` names the text in error messages."""
         from lstmcli import prepare, textio
-        from lstmcli.train import evaluate
+        from lstmcli.training import evaluate
 
         p = self.predictor
         ids = prepare.encode_text(textio.normalize_newlines(text), p.tokenizer, p.vocab, source)
@@ -246,23 +244,6 @@ def train(
     if code:
         raise KeyboardInterrupt
     return load(out or paths.default_model_path())
-
-
-class CallableTrainModule(types.ModuleType):
-    """The module :mod:`lstmcli.train`, which, called, is :func:`train`.
-
-    ``lstmcli.train`` names both the training-loop module and this API's function; Python
-    makes a package's attribute its submodule once that is imported, so the module is
-    made callable rather than hidden: ``lstmcli.train("novel.txt", epochs=2)`` and
-    ``from lstmcli.train import evaluate`` both work.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Model:
-        return train(*args, **kwargs)
-
-    @classmethod
-    def adopt(cls, name: str) -> None:
-        sys.modules[name].__class__ = cls
 
 
 def _check_types(options: dict[str, Any]) -> None:

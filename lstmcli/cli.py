@@ -413,7 +413,7 @@ def info(
     """
     from lstmcli import checkpoint, paths
     from lstmcli.model import num_params
-    from lstmcli.train import best_epoch
+    from lstmcli.training import best_epoch
 
     path = paths.find_model(model_path)
     ck = checkpoint.load(path)

@@ -22,7 +22,7 @@ from rich.text import Text
 if TYPE_CHECKING:  # the training modules and rich.progress are not needed by predict
     from rich.progress import Progress
 
-    from lstmcli.train import EpochEvent, StepEvent
+    from lstmcli.training import EpochEvent, StepEvent
 
 
 def make_console(stderr: bool = False, width: int | None = None) -> Console:
@@ -105,7 +105,7 @@ class TrainDisplay:
             self._header_done = True
 
     def on_event(self, e: StepEvent | EpochEvent) -> None:
-        from lstmcli.train import StepEvent
+        from lstmcli.training import StepEvent
 
         if isinstance(e, StepEvent):
             self._step(e)

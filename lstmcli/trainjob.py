@@ -1,7 +1,7 @@
 """One ``lstm train`` run: options → corpus → session → checkpoints, with Ctrl-C handled.
 
-This is the glue between the CLI and :mod:`lstmcli.train`: it resolves presets, reads the
-corpus, starts or resumes a :class:`~lstmcli.train.Session`, writes the best model and the
+This is the glue between the CLI and :mod:`lstmcli.training`: it resolves presets, reads the
+corpus, starts or resumes a :class:`~lstmcli.training.Session`, writes the best model and the
 resumable ``.last`` checkpoint, and turns SIGINT/SIGTERM into a clean stop that prints the
 exact command to resume.
 """
@@ -13,7 +13,7 @@ import signal
 import warnings
 from pathlib import Path
 
-from lstmcli import checkpoint, corpora, paths, prepare, presets, render, textio, train
+from lstmcli import checkpoint, corpora, paths, prepare, presets, render, textio, training
 from lstmcli import tokenize as tok
 from lstmcli.errors import LstmError
 from lstmcli.model import ModelConfig, num_params
@@ -148,8 +148,8 @@ def _start(corpus_path, preset, given_model, given_train, given_data, valid, enc
         text=text,
     )
     mcfg = ModelConfig(vocab_size=len(corpus.vocab), **{k: opts[k] for k in MODEL_KEYS})
-    tfields = train.TrainConfig.__dataclass_fields__
-    tcfg = train.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
+    tfields = training.TrainConfig.__dataclass_fields__
+    tcfg = training.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
     data_opts = {
         "corpus": str(corpus_path),
         "valid": str(valid) if valid else None,
@@ -161,7 +161,7 @@ def _start(corpus_path, preset, given_model, given_train, given_data, valid, enc
         "format": fmt,
         "preset": preset or "default",
     }
-    return train.Session.start(mcfg, tcfg), corpus, data_opts, notes
+    return training.Session.start(mcfg, tcfg), corpus, data_opts, notes
 
 
 def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding, fmt, text):
@@ -187,7 +187,7 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
     for key in ("epochs", "max_steps", "max_minutes"):
         if given_train.get(key) is not None:
             tdict[key] = given_train[key]
-    tcfg = train.TrainConfig.from_dict(tdict)
+    tcfg = training.TrainConfig.from_dict(tdict)
     data_opts = dict(tdict.get("data", {}))
     tokenizer = tok.from_spec(ck.tokenizer)
     vocab = Vocab.from_list(ck.vocab)
@@ -204,7 +204,7 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
         ids, valid_ids = data.split_tail(ids, data_opts["val_fraction"])
     corpus = prepare.Corpus(tokenizer, vocab, ids, valid_ids, ck.example)
     extra_tensors, resume = ck.extra, ck.resume
-    s = train.session_from_checkpoint(ck.params, cfg, tcfg, resume, extra_tensors, ck.history)
+    s = training.session_from_checkpoint(ck.params, cfg, tcfg, resume, extra_tensors, ck.history)
     return s, corpus, data_opts, path
 
 
@@ -266,7 +266,7 @@ def run(
     train_meta = {**s.train.to_dict(), "data": data_opts}
 
     def make_ckpt(with_resume: bool) -> checkpoint.Checkpoint:
-        extra, res = train.session_to_checkpoint_parts(s) if with_resume else ({}, None)
+        extra, res = training.session_to_checkpoint_parts(s) if with_resume else ({}, None)
         return checkpoint.Checkpoint(
             config=s.config,
             params=s.params,
@@ -316,7 +316,7 @@ def run(
     stop.install()
     watch = render.Stopwatch()
     try:
-        outcome = train.run_training(
+        outcome = training.run_training(
             s, corp.train_ids, corp.valid_ids, display.on_event, save, stop
         )
     finally:
@@ -336,7 +336,7 @@ def run(
             err.print(f"Stopped. Saved the training state to {last_path}", soft_wrap=True)
             err.print(f"Resume with: {command}", soft_wrap=True, markup=False)
         return code
-    b = train.best_epoch(s.history)
+    b = training.best_epoch(s.history)
     example = corp.example or "..."
     nxt = shlex.join(
         ["lstm", "predict", _prompt_hint(example, corp.tokenizer, corp.vocab)]

@@ -395,10 +395,3 @@ def session_from_checkpoint(
     except (KeyError, TypeError, ValueError) as e:
         raise LstmError(f"the model's training state is incomplete or corrupt ({e})") from None
     return s
-
-
-# `lstmcli.train(corpus, **options)` is the Python API's train: the name is this module's
-# too, so the module itself is callable (see lstmcli.api.CallableTrainModule)
-from lstmcli.api import CallableTrainModule  # noqa: E402
-
-CallableTrainModule.adopt(__name__)
