@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lstmcli.cliutil import ModelOpt, handle_errors, load_predictor
+from lstmcli.cliutil import ModelOpt, complete_gates, handle_errors, load_predictor
 from lstmcli.errors import LstmError
 
 
@@ -17,8 +17,9 @@ def trace(
     text: Annotated[
         str | None,
         typer.Argument(
-            help="Text to trace. Default: 「僕の麻里ちゃんの愛してやまないケーキは」 for a "
-            "Japanese model, else the example sentence stored in the model.",
+            help="Text to trace; - (or none, with text piped in) reads standard input. Default: "
+            "「僕の麻里ちゃんの愛してやまないケーキは」 for a Japanese model, else the example "
+            "sentence stored in the model.",
             show_default=False,
         ),
     ] = None,
@@ -30,6 +31,7 @@ def trace(
             help="Comma-separated, of f,i,o,g,c,h: forget, input, output gate, candidate, cell "
             "state, hidden state. Default: f,i,o (h for an rnn).",
             show_default=False,
+            autocompletion=complete_gates,
         ),
     ] = None,
     layer: Annotated[
@@ -124,7 +126,10 @@ def trace(
         lstm trace "麻里ちゃんがモンブランを食べている。僕の麻里ちゃんのケーキは" --memory
 
         lstm trace "Mari's cake" --export trace.svg --json > gates.json
+
+        echo "the cat sat on the mat" | lstm trace - --summary
     """
+    from lstmcli import textio
     from lstmcli import trace as tr_
     from lstmcli import traceview as tv
 
@@ -134,6 +139,7 @@ def trace(
         raise LstmError("--csv writes gate values; for the memory use --memory --json")
     if cue is not None and not memory:
         raise LstmError("--cue picks a token for --memory; add --memory")
+    text = textio.text_argument(text)
     p = load_predictor(model)
     tr = tr_.record(p, text if text is not None else tr_.default_text(p))
     picks = dict(gates=gates, layer=layer, units=units, top=top, start=start, stop=stop)
