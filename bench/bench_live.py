@@ -1,27 +1,33 @@
 """How fast ``lstm live`` answers a key: from the keystroke to the updated suggestions.
 
 For each text length (``--tokens``, default 200 and 1,000) the script takes that many
-tokens of the bundled corpus in the model's language as one paragraph — no line breaks,
-so every key re-tokenizes the whole text, the worst case — and types the next ``--keys``
-characters of the corpus at its end, one at a time. Per key, side by side in one run:
+tokens of the bundled corpus in the model's language, as one paragraph (no line breaks:
+the text area's longest line and the tokenizer's whole line, the worst case) or with
+``--lines`` in the corpus's own lines, and types the next ``--keys`` characters of the
+corpus at its end, one at a time. Per key, side by side in one run:
 
-- ``session``: :meth:`lstmcli.session.Session.update` on the text before the cursor and
-  the numbers of the gates and memory panels (:mod:`lstmcli.liveview`): the tokenizer,
-  the re-run of the changed tokens, the ranking — the library's part of a key;
-- ``app``: the app, headless, from sending the key to the first frame the screen hands to
-  its driver after the suggestions changed: Textual's key handling, the text area's edit,
-  the update, the layout and the render of every panel (all shown);
-- ``app, mid-text``: the same with the cursor in the middle of the text, where each key
-  re-runs the half after it (no target; read in pieces of ``BUDGET`` tokens);
-- ``tmux`` (``--tmux``): a real terminal: ``lstm live`` in tmux, ``send-keys``, then
-  ``capture-pane`` polled until the suggestion strip changes. Each tmux call is a new
-  client process (a few ms), so this is an upper bound.
+- ``session (library)``: :meth:`lstmcli.session.Session.update` on the text before the
+  cursor and the numbers of the gates and memory panels (:mod:`lstmcli.liveview`): the
+  tokenizer, the re-run of the changed tokens, the ranking, the panels' maths;
+- ``app: key to suggestions``: the app, headless, from sending the key to the new
+  suggestions set on their widget (Textual's key handling, the text area's edit, the
+  update, which runs inside the edit);
+- ``app: key to frame``: to the first frame the screen hands to its driver after that:
+  the drawing of the text area, the strip and the status line (all panels shown; they
+  follow in the next frame);
+- ``to the end after a mid-text key``: a key typed in the middle of the text, then the
+  cursor moved back to the end, timed from the move: the suggestions there need the half
+  after the edit re-run, in pieces of :data:`lstmcli.live.app.BUDGET` tokens between which
+  keys are handled; no target;
+- ``tmux: key to screen`` (``--tmux``): a real terminal: ``lstm live`` in tmux,
+  ``send-keys``, then ``capture-pane`` polled until the suggestion strip changes. Each tmux
+  call is a new client process (a few ms), so this is an upper bound.
 
 It prints p50 and p95 per case against the targets (p95 ≤ 20 ms at 200 tokens, ≤ 50 ms
 at 1,000; 2 cores). Run::
 
-    .venv/bin/python bench/bench_live.py --model ja.safetensors
-    .venv/bin/python bench/bench_live.py --model en.safetensors --tokens 200 --keys 60 --tmux
+    .venv/bin/python bench/bench_live.py --model ja.safetensors --tmux
+    .venv/bin/python bench/bench_live.py --model en.safetensors --tokens 200 --keys 60 --lines
 """
 
 from __future__ import annotations
@@ -50,22 +56,36 @@ TARGETS = {200: 0.020, 1000: 0.050}  # p95, seconds
 SIZE = (120, 40)
 
 
-def corpus_text(p: Predictor, tokens: int, keys: int) -> tuple[str, str]:
-    """One paragraph of ``tokens`` tokens (with the leading ``<eos>``) from the bundled
-    corpus, and the ``keys`` characters that follow it there."""
+def corpus_text(p: Predictor, tokens: int, keys: int, lines: bool = False) -> tuple[str, str]:
+    """About ``tokens`` tokens (with the leading ``<eos>``) of the bundled corpus, as one
+    paragraph or (``lines``) in the corpus's lines, and the ``keys`` characters that follow
+    them there."""
     ja = p.tokenizer.name in ("ja", "ja-phrase")
     name = "mari-ja.txt" if ja else "tales-en.txt"
-    lines = (ROOT / "corpora" / name).read_text(encoding="utf-8").splitlines()
-    words: list[str] = []
-    for line in lines:
-        words += p.tokenizer.tokenize_line(line)
-        if len(words) >= tokens + keys:
+    rows: list[list[str]] = []
+    n = 0
+    for line in (ROOT / "corpora" / name).read_text(encoding="utf-8").splitlines():
+        rows.append(p.tokenizer.tokenize_line(line))
+        n += len(rows[-1]) + lines  # each line ends with <eos>
+        if n >= tokens + keys:
             break
     else:
         raise SystemExit(f"the corpus has fewer than {tokens + keys} tokens")
-    text = p.tokenizer.join_line(words[: tokens - 1])
-    whole = p.tokenizer.join_line(words)
-    return text, whole[len(text) : len(text) + keys]
+    if not lines:
+        rows = [[t for row in rows for t in row]]
+    text, left = [], tokens - 1
+    for k, row in enumerate(rows):
+        if left <= len(row):
+            head = p.tokenizer.join_line(row[:left])
+            rest = (
+                p.tokenizer.join_line(row)[len(head) :]
+                + "\n"
+                + "\n".join(p.tokenizer.join_line(r) for r in rows[k + 1 :])
+            )
+            return "\n".join([*text, head]), rest[:keys].replace("\n", " ")
+        text.append(p.tokenizer.join_line(row))
+        left -= len(row) + 1
+    raise SystemExit("the corpus ran out")
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -91,7 +111,7 @@ def session_latencies(p: Predictor, text: str, keys: str) -> list[float]:
 async def _settle(pilot, app) -> None:
     for _ in range(2000):
         await pilot.pause()
-        if app.last is not None and app.last.text == app.before_cursor() and not app._queued:
+        if app.caught_up:
             return
     raise RuntimeError("the app never caught up with the text")
 
@@ -120,12 +140,20 @@ async def _app_latencies(
     try:
         async with app.run_test(size=SIZE) as pilot:
             await _settle(pilot, app)
-            if mid:
-                app.editor.move_cursor((0, len(text) // 2))
-                await _settle(pilot, app)
             for ch in keys:
+                key = ch if ch != " " else "space"
+                if mid:  # type in the middle, then time the move back to the end
+                    doc = app.editor.document
+                    row = doc.line_count // 2
+                    app.editor.move_cursor((row, len(doc[row]) // 2))
+                    await _settle(pilot, app)
+                    await pilot.press(key)
+                    await _settle(pilot, app)
                 t0 = time.perf_counter()
-                await pilot.press(ch if ch != " " else "space")
+                if mid:
+                    app.editor.move_cursor(app.editor.document.end)
+                else:
+                    await pilot.press(key)
                 await _settle(pilot, app)
                 for _ in range(200):  # the frame that shows the new suggestions
                     if frames and shows and frames[-1] >= shows[-1]:
@@ -194,6 +222,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, nargs="+", default=[200, 1000])
     ap.add_argument("--keys", type=int, default=40, help="characters typed per text")
     ap.add_argument("--tmux", action="store_true", help="also measure in a real terminal")
+    ap.add_argument("--lines", action="store_true", help="keep the corpus's line breaks")
     a = ap.parse_args()
     model = paths.find_model(a.model)
     p = Predictor.load(model)
@@ -201,12 +230,12 @@ def main() -> None:
     print(f"{model.name}: {cfg.cell} {cfg.num_layers}×{cfg.hidden_size}, V = {cfg.vocab_size:,}, "
           f"{p.tokenizer.name} tokenizer; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, {os.cpu_count()} cpus")  # fmt: skip
-    print(f"{'case':<32} {'tokens':>6} {'keys':>5} {'p50 ms':>8} {'p95 ms':>8} {'target':>8}")
+    print(f"{'case':<44} {'tokens':>6} {'keys':>5} {'p50 ms':>8} {'p95 ms':>8} {'target':>8}")
     for n in a.tokens:
-        text, keys = corpus_text(p, n, a.keys)
+        text, keys = corpus_text(p, n, a.keys, a.lines)
         n_tok = len(p.encode(text).ids)
         rows = {"session (library)": session_latencies(p, text, keys)}
-        for name, mid in (("app", False), ("app, mid-text", True)):
+        for name, mid in (("app", False), ("to the end after a mid-text key", True)):
             pairs = app_latencies(p, text, keys, mid)
             rows[f"{name}: key to suggestions"] = [a for a, _ in pairs]
             rows[f"{name}: key to frame"] = [b for _, b in pairs]
@@ -217,7 +246,7 @@ def main() -> None:
             goal = "" if target is None or "mid" in name else f"≤ {target * 1000:.0f}"
             p95 = pct(xs, 95) * 1000
             ok = "" if not goal else ("  ok" if p95 <= target * 1000 else "  over")
-            print(f"{name:<32} {n_tok:>6} {len(xs):>5} {statistics.median(xs) * 1000:>8.1f} "
+            print(f"{name:<44} {n_tok:>6} {len(xs):>5} {statistics.median(xs) * 1000:>8.1f} "
                   f"{p95:>8.1f} {goal:>8}{ok}")  # fmt: skip
 
 

@@ -69,7 +69,7 @@ def live(
     Tab takes the first suggestion, Alt+1…5 (or a click) any of them; inside a word the
     suggestions complete it. F2 shows or hides the gates of the last token, F3 the memory
     (what each earlier token left in the cell state), F4 changes the layer. Ctrl+S saves,
-    Ctrl+O opens a file, Ctrl+Q or Esc quits.
+    Ctrl+O opens a file, Ctrl+Q or Esc quits (twice if the text is not saved).
 
     Example usage:
 

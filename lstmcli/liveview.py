@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from lstmcli import memory as M
 from lstmcli import trace as T
 from lstmcli.tape import Tape
@@ -70,7 +72,7 @@ def memory(tape: Tape, tokens: list[str], layer: int) -> Memory | None:
     """The memory c at the last position split by token; None for the rnn cell."""
     if tape.cfg.cell != "lstm":
         return None
-    s = M.summarise(M.decompose(tape.layers[layer]))
+    s = M.summarise(M.decompose(tape.layers[layer], dtype=np.float32))  # shares to show
     rows = tuple(
         MemoryRow(p, tokens[p], share, left)
         for p, (share, left) in enumerate(zip(s.share.tolist(), s.retained.tolist(), strict=True))

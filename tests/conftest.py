@@ -90,18 +90,34 @@ def _tiny_model(folder: Path, corpus: str, lines: int, *options: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def en_model(tmp_path_factory) -> Path:
+def trained_en(tmp_path_factory) -> Path:
     """An English word model, 2 layers × 32 units, trained on 300 lines (a few seconds)."""
     return _tiny_model(tmp_path_factory.mktemp("en"), "tales-en.txt", 300, "--layers", "2")
 
 
 @pytest.fixture(scope="session")
-def ja_model(tmp_path_factory) -> Path:
+def trained_ja(tmp_path_factory) -> Path:
     """A Japanese (SudachiPy) model, 1 layer × 32 units, trained on 200 lines."""
     return _tiny_model(tmp_path_factory.mktemp("ja"), "mari-ja.txt", 200)
 
 
 @pytest.fixture(scope="session")
-def rnn_model(tmp_path_factory) -> Path:
+def trained_rnn(tmp_path_factory) -> Path:
     """An English simple-RNN model, 1 layer × 32 units."""
     return _tiny_model(tmp_path_factory.mktemp("rnn"), "tales-en.txt", 200, "--cell", "rnn")
+
+
+@pytest.fixture(scope="session")
+def en(trained_en):
+    """The English model, loaded."""
+    from lstmcli.predict import Predictor
+
+    return Predictor.load(trained_en)
+
+
+@pytest.fixture(scope="session")
+def ja(trained_ja):
+    """The Japanese model, loaded."""
+    from lstmcli.predict import Predictor
+
+    return Predictor.load(trained_ja)

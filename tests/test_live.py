@@ -28,21 +28,11 @@ from lstmcli.session import Session, insertion
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def en(en_model):
-    return Predictor.load(en_model)
-
-
-@pytest.fixture(scope="module")
-def ja(ja_model):
-    return Predictor.load(ja_model)
-
-
 async def settle(pilot, app: LiveApp) -> None:
     """Wait until the suggestions are those of the text before the cursor."""
     for _ in range(500):
         await pilot.pause()
-        if app.last is not None and app.last.text == app.before_cursor() and not app._queued:
+        if app.caught_up:
             return
     raise AssertionError("the model never caught up with the text")
 
@@ -78,7 +68,7 @@ def assert_same(got, want):
     np.testing.assert_allclose([q for _, q in got], [q for _, q in want], rtol=1e-5, atol=1e-7)
 
 
-def test_typing_updates_the_suggestions_to_predicts(en, en_model):
+def test_typing_updates_the_suggestions_to_predicts(en, trained_en):
     app = make_app(en, cursor_blink=False)
 
     async def script(pilot):
@@ -89,13 +79,13 @@ def test_typing_updates_the_suggestions_to_predicts(en, en_model):
         return seen
 
     start, mari, after_space, after_the = drive(app, script)
-    assert_same(after_the, predict_json(en_model, "Mari likes the ", "-k", "5"))
-    assert_same(after_space, predict_json(en_model, "Mari", "-k", "5"))
+    assert_same(after_the, predict_json(trained_en, "Mari likes the ", "-k", "5"))
+    assert_same(after_space, predict_json(trained_en, "Mari", "-k", "5"))
     assert all(t.startswith("Mari") for t, _ in mari)  # inside the word: completions
     assert len({tuple(x) for x in (start, mari, after_space, after_the)}) == 4
 
 
-def test_completions_equal_predict_complete(en, en_model):
+def test_completions_equal_predict_complete(en, trained_en):
     from lstmcli.cli import predict
 
     if "--complete" not in {o for p in typer_params(predict) for o in p}:
@@ -106,7 +96,7 @@ def test_completions_equal_predict_complete(en, en_model):
         await type_text(pilot, app, "My sister ate the ca")
         return shown(app)
 
-    assert_same(drive(app, script), predict_json(en_model, "My sister ate the ca", "-k", "4",
+    assert_same(drive(app, script), predict_json(trained_en, "My sister ate the ca", "-k", "4",
                                                  "--complete"))  # fmt: skip
 
 
@@ -182,7 +172,7 @@ def test_a_click_takes_that_suggestion(en):
 def test_edits_in_the_middle_leave_the_state_of_a_fresh_run(en):
     """Type, move into the text, insert and delete there, go back to the end: the states
     of every token equal a fresh run of the text to 1e-6, and so do the suggestions."""
-    app = make_app(en, cursor_blink=False)
+    app = make_app(en, text="Mari likes the cake . My sister ate the ", cursor_blink=False)
 
     def tape_equals_a_run_of(text: str) -> None:
         tape, ids = app.session.tape, en.encode(text).ids
@@ -193,7 +183,6 @@ def test_edits_in_the_middle_leave_the_state_of_a_fresh_run(en):
                 np.testing.assert_allclose(tape.layers[k][name], want, rtol=1e-6, atol=1e-6)
 
     async def script(pilot):
-        await type_text(pilot, app, "Mari likes the cake . My sister ate the ")
         await pilot.press(*["left"] * 18)  # before "My"
         await settle(pilot, app)
         assert app.before_cursor() == "Mari likes the cake . "
@@ -254,8 +243,8 @@ def test_panels_toggle_and_the_layer_changes(en):
     assert s[4] == (0, 0)
 
 
-def test_an_rnn_shows_h_and_says_it_has_no_memory(rnn_model):
-    app = make_app(Predictor.load(rnn_model), cursor_blink=False)
+def test_an_rnn_shows_h_and_says_it_has_no_memory(trained_rnn):
+    app = make_app(Predictor.load(trained_rnn), cursor_blink=False)
 
     async def script(pilot):
         await type_text(pilot, app, "Mari ")
@@ -266,14 +255,14 @@ def test_an_rnn_shows_h_and_says_it_has_no_memory(rnn_model):
     assert memory == RNN
 
 
-def test_save_and_open(en, tmp_path):
+def test_save_and_open(en, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # short names to type
     out = tmp_path / "saved.txt"
-    other = tmp_path / "other.txt"
+    other = Path("o.txt")
     other.write_text("My sister ate the ", encoding="utf-8")
-    app = make_app(en, out=out, cursor_blink=False)
+    app = make_app(en, text="Mari likes the ", out=out, cursor_blink=False)
 
     async def script(pilot):
-        await type_text(pilot, app, "Mari likes the ")
         await pilot.press("ctrl+s")
         await pilot.pause()
         saved = out.read_text(encoding="utf-8")
@@ -281,7 +270,7 @@ def test_save_and_open(en, tmp_path):
         await pilot.pause()
         asked = isinstance(app.screen, PathPrompt)
         await pilot.press("tab")  # the main screen's keys do nothing over the prompt
-        await pilot.press(*str(tmp_path / "missing.txt"), "enter")
+        await pilot.press(*"m.txt", "enter")
         await pilot.pause()
         kept = app.editor.text
         await pilot.press("ctrl+o", *str(other), "enter")
@@ -296,39 +285,53 @@ def test_save_and_open(en, tmp_path):
     assert now_out == out  # --out stays where Ctrl+S saves
 
 
-def test_save_asks_for_a_path_without_out(en, tmp_path):
-    target = tmp_path / "asked.txt"
-    app = make_app(en, cursor_blink=False)
+def test_save_asks_for_a_path_without_out(en, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(en, text="Mari ", cursor_blink=False)
 
     async def script(pilot):
-        await type_text(pilot, app, "Mari ")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        await pilot.press(*str(target), "enter")
+        await pilot.press(*"a.txt", "enter")
         await pilot.pause()
         return app.out
 
-    assert drive(app, script) == target
-    assert target.read_text(encoding="utf-8") == "Mari "
+    assert drive(app, script) == Path("a.txt")
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "Mari "
 
 
 @pytest.mark.parametrize("key", ["ctrl+q", "escape"])
 def test_quit_keys(en, key):
-    app = make_app(en, cursor_blink=False)
+    app = make_app(en, text="Mari ", cursor_blink=False)
 
     async def script(pilot):
         await pilot.press(key)
         await pilot.pause()
         return app.is_running
 
-    assert drive(app, script) is False
+    assert drive(app, script) is False  # nothing typed: nothing to lose
+
+
+def test_quitting_with_text_not_saved_takes_a_second_press(en):
+    app = make_app(en, cursor_blink=False)
+
+    async def script(pilot):
+        await type_text(pilot, app, "Mari ")
+        await pilot.press("escape")
+        await pilot.pause()
+        after_one = app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        return after_one, app.is_running
+
+    assert drive(app, script) == (True, False)
 
 
 # ---- before the screen is taken over
 
 
-def test_not_a_terminal_exits_2_with_a_message(en_model):
-    r = runner.invoke(cli, ["live", "--model", str(en_model)])
+def test_not_a_terminal_exits_2_with_a_message(trained_en):
+    r = runner.invoke(cli, ["live", "--model", str(trained_en)])
     assert r.exit_code == 2
     assert "lstm live needs a terminal" in r.output
 
@@ -355,11 +358,11 @@ def terminal(monkeypatch):
         (["{missing}", "--model", "{en}"], "use --out"),
     ],
 )
-def test_errors_come_before_the_screen(terminal, tmp_path, en_model, args, message):
+def test_errors_come_before_the_screen(terminal, tmp_path, trained_en, args, message):
     terminal()
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"\x00not a model" * 10)
-    paths = {"missing": tmp_path / "missing.txt", "garbage": garbage, "en": en_model}
+    paths = {"missing": tmp_path / "missing.txt", "garbage": garbage, "en": trained_en}
     r = runner.invoke(cli, ["live", *(a.format(**paths) for a in args)])
     assert r.exit_code == 1, r.output
     assert r.output.startswith("error: ") and message in r.output
@@ -373,9 +376,9 @@ def test_no_model_at_all(terminal, tmp_path, monkeypatch):
     assert r.exit_code == 1 and "error: " in r.output and "lstm train" in r.output
 
 
-def test_too_small_a_terminal(terminal, en_model):
+def test_too_small_a_terminal(terminal, trained_en):
     terminal(50, 12)
-    r = runner.invoke(cli, ["live", "--model", str(en_model)])
+    r = runner.invoke(cli, ["live", "--model", str(trained_en)])
     assert r.exit_code == 1
     assert "the terminal is 50×12; lstm live needs at least 60×20" in r.output
 

@@ -47,7 +47,7 @@ def screenshot(model: Path, keys: list[str]) -> str:
             await pilot.press(*keys)
             for _ in range(200):
                 await pilot.pause()
-                if app.last is not None and app.last.text == app.before_cursor():
+                if app.caught_up:
                     break
             await pilot.pause()
             return fix_svg(app.export_screenshot(title="lstm live"))
@@ -81,12 +81,12 @@ def check(name: str, svg: str, tmp_path: Path) -> None:
         pytest.fail(f"{name} differs (new screenshot in {tmp_path}):\n{diff or '(styles only)'}")
 
 
-def test_english_screen(en_model, tmp_path):
-    check("live-en", screenshot(en_model, list("Mari likes the ca")), tmp_path)
+def test_english_screen(trained_en, tmp_path):
+    check("live-en", screenshot(trained_en, list("Mari likes the ca")), tmp_path)
 
 
-def test_japanese_screen(ja_model, tmp_path):
-    svg = screenshot(ja_model, list("僕の麻里ちゃんの愛してやまないケーキは"))
+def test_japanese_screen(trained_ja, tmp_path):
+    svg = screenshot(trained_ja, list("僕の麻里ちゃんの愛してやまないケーキは"))
     # every wide character sits at its own x, in its two cells: no squeezed run is left
     runs = re.findall(r'<text [^>]*textLength="[^"]*"[^>]*>([^<]*)</text>', svg)
     assert not [r for r in runs if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", r)]

@@ -58,11 +58,11 @@ class Tmux:
 
 
 @pytest.fixture
-def live(en_model, tmp_path):
+def live(trained_en, tmp_path):
     env = {**os.environ, "LSTM_HOME": str(tmp_path / "home"), "TERM": "xterm-256color",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     out = tmp_path / "typed.txt"
-    cmd = (f"{sys.executable} -m lstmcli live --model {en_model} --out {out}; "
+    cmd = (f"{sys.executable} -m lstmcli live --model {trained_en} --out {out}; "
            "echo EXIT=$?; sleep 60")  # fmt: skip
     t = Tmux(cmd, env)
     yield t, out

@@ -20,16 +20,6 @@ EN_NEXT = ["", "Mari", "My sister ate the ", "The cake was\nMari ", "Mari likes 
 EN_PARTIAL = ["the ca", "My sister ate the c", "Mari", "zzq"]
 
 
-@pytest.fixture(scope="module")
-def en(en_model):
-    return Predictor.load(en_model)
-
-
-@pytest.fixture(scope="module")
-def ja(ja_model):
-    return Predictor.load(ja_model)
-
-
 def predict_next(p: Predictor, text: str, k: int) -> list[tuple[str, float]]:
     """What `lstm predict TEXT -k K` lists (from <eos> alone for an empty text)."""
     prompt = complete.context_prompt(p, text)
@@ -215,8 +205,8 @@ def test_gates_panel_shows_the_last_tokens_gates_of_the_most_varying_units(en):
         np.testing.assert_allclose(values, run.layers[1][name][-1, list(g.units)], atol=1e-6)
 
 
-def test_gates_panel_of_an_rnn_is_h(rnn_model):
-    p = Predictor.load(rnn_model)
+def test_gates_panel_of_an_rnn_is_h(trained_rnn):
+    p = Predictor.load(trained_rnn)
     s = Session(p, 3)
     s.update("Mari likes the ")
     g = liveview.gates(s.tape, s.tokens, 0, 3)

@@ -79,8 +79,8 @@ class LiveApp(App, inherit_bindings=False):
         Binding("f4", "next_layer", "layer"),
         Binding("ctrl+s", "save", "save"),
         Binding("ctrl+o", "open", "open"),
-        Binding("ctrl+q", "quit", "quit"),
-        Binding("escape", "quit", "quit", show=False),
+        Binding("ctrl+q", "leave", "quit"),
+        Binding("escape", "leave", "quit", show=False),
     ]
 
     def __init__(self, config: LiveConfig) -> None:
@@ -93,6 +93,8 @@ class LiveApp(App, inherit_bindings=False):
         self.last: Update | None = None  # the last finished update
         self._queued = False
         self._drawn: dict[str, tuple[int, int]] = {}  # panel → (tape version, layer) drawn
+        self._saved = config.text  # the text as last opened or saved
+        self._warned: str | None = None  # the unsaved text a quit key warned about
 
     def compose(self) -> ComposeResult:
         c = self.config
@@ -128,6 +130,11 @@ class LiveApp(App, inherit_bindings=False):
         """The text from the start to the cursor: what the suggestions follow."""
         ed = self.editor
         return ed.document.get_text_range((0, 0), ed.cursor_location)
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the suggestions shown are those of the text before the cursor."""
+        return self.last is not None and self.last.text == self.before_cursor() and not self._queued
 
     def on_text_area_selection_changed(self) -> None:
         self.refresh_model()  # the cursor moved: the text before it changed
@@ -186,7 +193,7 @@ class LiveApp(App, inherit_bindings=False):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The keys of the main screen do nothing while a file name is asked for."""
-        if action in ("accept", "pick", "toggle", "next_layer", "save", "open"):
+        if action in ("accept", "pick", "toggle", "next_layer", "save", "open", "leave"):
             return not isinstance(self.screen, PathPrompt)
         return True
 
@@ -226,6 +233,15 @@ class LiveApp(App, inherit_bindings=False):
 
     # ---- files
 
+    def action_leave(self) -> None:
+        """Quit; with text not saved, the first press says so and the second quits."""
+        text = self.editor.text
+        if text.strip() and text != self._saved and self._warned != text:
+            self._warned = text
+            self.notify("the text is not saved: Ctrl+S saves it, Ctrl+Q or Esc again quits")
+            return
+        self.exit()
+
     def action_save(self) -> None:
         if self.out is None:
             self.push_screen(PathPrompt("save the text to:"), self._save_to)
@@ -241,7 +257,7 @@ class LiveApp(App, inherit_bindings=False):
         except LstmError as e:
             self.notify(str(e), severity="error")
             return
-        self.out = Path(path)
+        self.out, self._saved = Path(path), text
         self.query_one(Status).path = path
         self.notify(f"saved {len(text):,} characters to {path}")
 
@@ -258,6 +274,7 @@ class LiveApp(App, inherit_bindings=False):
             return
         ed = self.editor
         ed.load_text(text)
+        self._saved = text
         ed.move_cursor(ed.document.end)
         if self.config.out is None:  # Ctrl+S now saves to the file opened
             self.out = Path(path)

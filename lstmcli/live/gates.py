@@ -19,13 +19,15 @@ class GatesPanel(Widget):
     fit, in unit order); each cell prints its value on its colour, as ``lstm trace`` does.
     The rnn cell has no gates: its h, said so."""
 
-    data: reactive[liveview.Gates | None] = reactive(None, layout=True)  # its height follows
+    data: reactive[liveview.Gates | None] = reactive(None)
 
     def fit(self) -> int:
         """How many unit columns the panel has room for."""
         return max(1, (self.size.width - LABEL) // T.CELL)
 
-    def watch_data(self, data: liveview.Gates | None) -> None:
+    def watch_data(self, old: liveview.Gates | None, data: liveview.Gates | None) -> None:
+        if (old is None) != (data is None) or (old and data and len(old.rows) != len(data.rows)):
+            self.refresh(layout=True)  # a new height: the panel is laid out again
         if data is not None:
             self.border_title = f"gates · layer {data.layer} · at {data.position} {data.token}"
 
