@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 pytest.importorskip("textual")
-pytest.importorskip("lstmcli.complete")
 
 from lstmcli import cli_live, inference
 from lstmcli.cli import app as cli
@@ -23,9 +22,10 @@ from lstmcli.live.memory import RNN, MemoryPanel
 from lstmcli.live.prompt import PathPrompt
 from lstmcli.live.suggestions import Suggestions
 from lstmcli.predict import Predictor
-from lstmcli.session import Session, insertion
+from lstmcli.session import Session, complete, insertion
 
 runner = CliRunner()
+needs_complete = pytest.mark.skipif(complete is None, reason="no lstmcli.complete here yet")
 
 
 async def settle(pilot, app: LiveApp) -> None:
@@ -81,10 +81,13 @@ def test_typing_updates_the_suggestions_to_predicts(en, trained_en):
     start, mari, after_space, after_the = drive(app, script)
     assert_same(after_the, predict_json(trained_en, "Mari likes the ", "-k", "5"))
     assert_same(after_space, predict_json(trained_en, "Mari", "-k", "5"))
-    assert all(t.startswith("Mari") for t, _ in mari)  # inside the word: completions
-    assert len({tuple(x) for x in (start, mari, after_space, after_the)}) == 4
+    assert len({tuple(x) for x in (start, after_space, after_the)}) == 3
+    if complete:
+        assert all(t.startswith("Mari") for t, _ in mari)  # inside the word: completions
+        assert mari not in (start, after_space)
 
 
+@needs_complete
 def test_completions_equal_predict_complete(en, trained_en):
     from lstmcli.cli import predict
 
@@ -106,6 +109,7 @@ def typer_params(command):
     return [p.opts for p in typer.main.get_command(cli).commands[command.__name__].params]
 
 
+@needs_complete
 def test_tab_and_the_pick_keys_type_the_words(en):
     app = make_app(en, cursor_blink=False)
 
@@ -135,6 +139,7 @@ def typed(p, before, s):
     return before[: len(before) - delete] + insert
 
 
+@needs_complete
 def test_japanese_words_are_typed_without_spaces(ja):
     app = make_app(ja, cursor_blink=False)
 

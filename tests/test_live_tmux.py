@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("textual")
-pytest.importorskip("lstmcli.complete")
 if shutil.which("tmux") is None:
     pytest.skip("tmux is not installed", allow_module_level=True)
 
@@ -69,21 +68,26 @@ def live(trained_en, tmp_path):
     t.close()
 
 
+def pick_word(screen: str, key: str) -> str:
+    """The word the suggestion strip shows after ``key``."""
+    line = next(line for line in screen.splitlines() if f"{key} " in line)
+    return line.split(key, 1)[1].split()[0]
+
+
 def test_typing_accepting_panels_saving_and_quitting_in_tmux(live):
     t, out = live
     t.wait_for("next word")
-    t.keys("Mari likes the ca", literal=True)
-    screen = t.wait_for("completing ca")
-    strip = next(line for line in screen.splitlines() if "Tab " in line)
-    word = strip.split("Tab", 1)[1].split()[0]
-    assert word.startswith("ca")
+    t.keys("Mari likes the ", literal=True)
+    screen = t.wait_for("4 tokens")  # <eos> Mari <unk> the
+    first, words = pick_word(screen, "Tab"), get_tokenizer("word")
     t.keys("Tab")
-    screen = t.wait_for("next word")
-    assert f"Mari likes the {word}" in screen
-    second = next(line for line in screen.splitlines() if "Alt+2 " in line)
-    second = second.split("Alt+2", 1)[1].split()[0]
+    screen = t.wait_for("5 tokens")
+    text = typed(words, "Mari likes the ", first)
+    assert text.rstrip() in screen
+    second = pick_word(screen, "Alt+2")
     t.keys("M-2")  # Alt+2, sent as Esc 2: the second suggestion
-    t.wait_for("5 tokens", present=False)  # the text went on by one more word
+    t.wait_for("6 tokens")
+    text = typed(words, text, second)
     assert "gates · layer" in t.screen()
     t.keys("F2")
     t.wait_for("gates · layer", present=False)
@@ -93,11 +97,14 @@ def test_typing_accepting_panels_saving_and_quitting_in_tmux(live):
     deadline = time.monotonic() + 30
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    before = f"Mari likes the {word} "
-    delete, insert = insertion(get_tokenizer("word"), before, Suggestion(second, 0.5))
-    assert out.read_text(encoding="utf-8") == before[: len(before) - delete] + insert
+    assert out.read_text(encoding="utf-8") == text
     t.keys("C-q")
     t.wait_for("EXIT=0")
+
+
+def typed(tokenizer, before: str, word: str) -> str:
+    delete, insert = insertion(tokenizer, before, Suggestion(word, 0.5))
+    return before[: len(before) - delete] + insert
 
 
 def test_escape_quits_in_tmux(live):
