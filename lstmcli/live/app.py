@@ -158,9 +158,8 @@ class LiveApp(App, inherit_bindings=False):
         self.query_one(Suggestions).show(u.suggestions, u.partial)
         status = self.query_one(Status)
         status.tokens, status.unknown, status.busy = len(u.tokens), u.unknown, False
-        self.call_after_refresh(
-            self.refresh_panels
-        )  # the suggestions first, in a frame of their own
+        # the suggestions first, in a frame of their own; the panels in the next
+        self.call_after_refresh(self.refresh_panels)
 
     def ghost(self, u: Update) -> str:
         """What Tab would add after the cursor, shown dim there (none if it would delete)."""
@@ -177,8 +176,8 @@ class LiveApp(App, inherit_bindings=False):
     def refresh_panels(self) -> None:
         """Redraw the gates and memory panels that are shown, at the tape's last token,
         when the tape or the layer changed since they were drawn."""
-        if self.last is None:
-            return
+        if not self.caught_up or len(self.session.tape) != len(self.last.tokens):
+            return  # a longer change is being read: drawn when it is done
         tape, tokens = self.session.tape, list(self.last.tokens)
         now = (tape.version, self.layer)
         gates, memory = self.query_one(GatesPanel), self.query_one(MemoryPanel)
@@ -262,7 +261,10 @@ class LiveApp(App, inherit_bindings=False):
         self.notify(f"saved {len(text):,} characters to {path}")
 
     def action_open(self) -> None:
-        self.push_screen(PathPrompt("open the text of:"), self._open)
+        text = self.editor.text
+        unsaved = " (it replaces the text here, which is not saved)"
+        question = "open the text of" + (unsaved if text.strip() and text != self._saved else "")
+        self.push_screen(PathPrompt(question + ":"), self._open)
 
     def _open(self, path: str | None) -> None:
         if path is None:
