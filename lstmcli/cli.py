@@ -47,7 +47,8 @@ def train(
         ),
     ] = None,
     preset: Annotated[
-        str | None, typer.Option(help="Option set: default, tiny, zaremba-small, ptb-fast.")
+        str | None,
+        typer.Option(help="Option set: default, tiny, zaremba-small, ptb-fast, ptb-awd."),
     ] = None,
     cell: Annotated[
         str | None,
@@ -85,7 +86,10 @@ def train(
     ] = None,
     dropout: Annotated[
         float | None,
-        typer.Option(help="Dropout between layers, in [0, 1).", callback=dropout_value),
+        typer.Option(
+            help="Per-step dropout on embeddings, between layers, before the decoder.",
+            callback=dropout_value,
+        ),
     ] = None,
     tie_weights: Annotated[
         bool | None,
@@ -105,6 +109,96 @@ def train(
         float | None,
         typer.Option(
             "--forget-bias", help="Added to the LSTM forget-gate bias at the start (e.g. 1)."
+        ),
+    ] = None,
+    input_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--input-dropout",
+            "--dropouti",
+            help="Locked dropout on the embeddings, one mask per stream and window (= --dropouti).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    hidden_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--hidden-dropout",
+            "--dropouth",
+            help="Locked dropout between layers (= --dropouth).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    output_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--output-dropout",
+            "--dropouto",
+            help="Locked dropout before the decoder (= --dropouto; AWD-LSTM's --dropout).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    word_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--word-dropout",
+            "--dropoute",
+            help="Embedding dropout: whole words dropped for a window (= --dropoute).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    weight_drop: Annotated[
+        float | None,
+        typer.Option(
+            "--weight-drop",
+            "--wdrop",
+            help="DropConnect on the recurrent weights W_hh, one mask per window (= --wdrop).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    ar: Annotated[
+        float | None,
+        typer.Option(
+            "--ar",
+            "--alpha",
+            min=0,
+            help="Activation regularisation: loss + α·mean(h²) of the top layer (= --alpha).",
+        ),
+    ] = None,
+    tar: Annotated[
+        float | None,
+        typer.Option(
+            "--tar",
+            "--beta",
+            min=0,
+            help="Temporal AR: loss + β·mean((h_t − h_{t−1})²) of the top layer (= --beta).",
+        ),
+    ] = None,
+    weight_decay: Annotated[
+        float | None,
+        typer.Option(
+            "--weight-decay",
+            "--wdecay",
+            min=0,
+            help="Weight decay λ: L2 with sgd, decoupled (AdamW) with adam (= --wdecay).",
+        ),
+    ] = None,
+    vary_seq_len: Annotated[
+        bool | None,
+        typer.Option(
+            "--vary-seq-len/--fixed-seq-len",
+            help="Draw each window's length around --seq-len (lr scaled by T / mean).",
+            show_default=False,
+        ),
+    ] = None,
+    nt_asgd: Annotated[
+        int | None,
+        typer.Option(
+            "--nt-asgd",
+            "--nonmono",
+            min=0,
+            help="NT-ASGD (sgd): average the weights from when validation is worse than the "
+            "best of more than N epochs before (= --nonmono; 0: off).",
         ),
     ] = None,
     seed: Annotated[
@@ -171,6 +265,10 @@ def train(
         lstm train novel.txt --epochs 20
 
         lstm train ptb.train.txt --valid ptb.valid.txt --preset zaremba-small
+
+        lstm train ptb.train.txt --valid ptb.valid.txt --preset ptb-awd
+
+        lstm train novel.txt --optimizer sgd --lr 20 --dropouti 0.4 --wdrop 0.5 --nt-asgd 2
     """
     from lstmcli import trainjob
 
@@ -194,6 +292,16 @@ def train(
         "optimizer": optimizer,
         "clip": clip,
         "seed": seed,
+        "dropouti": input_dropout,
+        "dropouth": hidden_dropout,
+        "dropouto": output_dropout,
+        "dropoute": word_dropout,
+        "wdrop": weight_drop,
+        "alpha": ar,
+        "beta": tar,
+        "wdecay": weight_decay,
+        "vary_seq_len": vary_seq_len,
+        "nonmono": nt_asgd,
     }
     given_data = {
         "tokenizer": tokenizer,

@@ -92,6 +92,9 @@ class TrainDisplay:
                 f"{info['batch_size']} × {info['seq_len']} steps, up to {info['epochs']} epochs"
                 + (f" / {info['max_steps']} steps" if info.get("max_steps") else "")
             )
+            if info.get("regularizers"):
+                on = (k if v is True else f"{k} {v:g}" for k, v in info["regularizers"].items())
+                c.print(f"[bold]regularise[/] {', '.join(on)}")
             if info.get("resumed"):
                 c.print(f"[bold]resumed[/]   from {escape(str(info['resumed']))}")
 

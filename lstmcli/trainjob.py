@@ -197,7 +197,7 @@ def run(
         extra, res = train.session_to_checkpoint_parts(s) if with_resume else ({}, None)
         return checkpoint.Checkpoint(
             config=s.config,
-            params=s.params,
+            params=s.params if with_resume else s.model_params(),  # NT-ASGD: the average
             vocab=corp.vocab.to_list(),
             tokenizer=corp.tokenizer.spec(),
             train=train_meta,
@@ -236,6 +236,7 @@ def run(
             "seq_len": tc.seq_len,
             "epochs": tc.epochs,
             "max_steps": tc.max_steps,
+            "regularizers": regularizer_summary(tc),
             "resumed": str(resumed_from) if resumed_from else None,
             "model": str(out),
         }
@@ -286,6 +287,16 @@ def run(
     else:
         render.train_summary(console, summary)
     return 0
+
+
+def regularizer_summary(tc: train.TrainConfig) -> dict:
+    """The AWD-LSTM regularisers that are on, by their option names, for the display."""
+    names = {
+        "dropouti": "input-dropout", "dropouth": "hidden-dropout", "dropouto": "output-dropout",
+        "dropoute": "word-dropout", "wdrop": "weight-drop", "alpha": "ar", "beta": "tar",
+        "wdecay": "weight-decay", "vary_seq_len": "vary-seq-len", "nonmono": "nt-asgd",
+    }  # fmt: skip
+    return {label: getattr(tc, key) for key, label in names.items() if getattr(tc, key)}
 
 
 RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"
