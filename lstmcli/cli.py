@@ -486,6 +486,11 @@ def info(
     for key in ("optimizer", "lr", "batch_size", "seq_len", "epochs", "clip"):
         if key in tr:
             summary[key.replace("_", " ")] = tr[key]
+    from lstmcli.render import regularizer_text
+    from lstmcli.trainjob import regularizer_summary
+
+    if reg := regularizer_summary(tr):
+        summary["regularise"] = regularizer_text(reg)
     if tr.get("data", {}).get("corpus"):
         summary["corpus"] = tr["data"]["corpus"]
     b = best_epoch(ck.history)

@@ -128,6 +128,7 @@ class EpochEvent:
     seconds: float
     tokens_per_s: float
     improved: bool
+    averaged: bool = False  # validated with NT-ASGD's averaged weights
 
 
 @dataclass
@@ -356,6 +357,7 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
             seconds=s.epoch_seconds,
             tokens_per_s=record["tokens_per_s"],
             improved=improved,
+            averaged=averaged,
         )
     )
     s.seconds = time.perf_counter() - t_run

@@ -236,7 +236,7 @@ def run(
             "seq_len": tc.seq_len,
             "epochs": tc.epochs,
             "max_steps": tc.max_steps,
-            "regularizers": regularizer_summary(tc),
+            "regularizers": regularizer_summary(tc.to_dict()),
             "resumed": str(resumed_from) if resumed_from else None,
             "model": str(out),
         }
@@ -289,14 +289,15 @@ def run(
     return 0
 
 
-def regularizer_summary(tc: train.TrainConfig) -> dict:
-    """The AWD-LSTM regularisers that are on, by their option names, for the display."""
+def regularizer_summary(tc: dict) -> dict:
+    """The AWD-LSTM regularisers that are on in training settings ``tc``, by their option
+    names, for the display and ``lstm info``."""
     names = {
         "dropouti": "input-dropout", "dropouth": "hidden-dropout", "dropouto": "output-dropout",
         "dropoute": "word-dropout", "wdrop": "weight-drop", "alpha": "ar", "beta": "tar",
         "wdecay": "weight-decay", "vary_seq_len": "vary-seq-len", "nonmono": "nt-asgd",
     }  # fmt: skip
-    return {label: getattr(tc, key) for key, label in names.items() if getattr(tc, key)}
+    return {label: tc[key] for key, label in names.items() if tc.get(key)}
 
 
 RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"

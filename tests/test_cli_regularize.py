@@ -42,6 +42,10 @@ def test_every_option_and_alias_reaches_the_training_settings(tmp_path):
     # the resume file carries NT-ASGD's state; the model file has no training tensors
     last = checkpoint.load(tmp_path / "m.last.safetensors")
     assert "asgd" in last.resume and not checkpoint.load(out).extra
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert all("averaged" in e for e in epochs)
+    r = runner.invoke(app, ["info", str(out)])
+    assert r.exit_code == 0 and "weight-drop 0.3" in r.output and "vary-seq-len" in r.output
 
 
 def test_the_rich_display_lists_what_is_on(tmp_path):

@@ -97,7 +97,8 @@ def test_resume_in_the_middle_of_epochs_gives_the_same_run(whole, tmp_path, stop
     resumed from the saved file, possibly several times."""
     s = _session()
     for stop in stops:
-        outcome = train.run_training(s, TRAIN, VALID, should_stop=lambda: s.step >= stop)
+        done = lambda s=s, stop=stop: s.step >= stop  # noqa: E731
+        outcome = train.run_training(s, TRAIN, VALID, should_stop=done)
         assert outcome == "interrupted" and s.step == stop and s.window > 0
         s = _roundtrip(s, tmp_path)
     assert train.run_training(s, TRAIN, VALID) == "finished"
