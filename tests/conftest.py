@@ -35,3 +35,25 @@ def _numerical_grad(loss, p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 def numerical_grad():
     """:func:`_numerical_grad`, for the finite-difference gradient checks."""
     return _numerical_grad
+
+
+@pytest.fixture
+def roundtrip(tmp_path):
+    """Save a training session's resume file as ``lstm train`` does and load it back:
+    ``roundtrip(session) -> session``."""
+    from lstmcli import checkpoint as C
+    from lstmcli import train
+
+    def go(s: train.Session) -> train.Session:
+        extra, resume = train.session_to_checkpoint_parts(s)
+        path = tmp_path / "last.safetensors"
+        vocab = [str(i) for i in range(s.config.vocab_size)]
+        C.save(path, C.Checkpoint(s.config, s.params, vocab, {"name": "space", "options": {}},
+                                  train=s.train.to_dict(), history=s.history, extra=extra,
+                                  resume=resume))  # fmt: skip
+        ck = C.load(path)
+        tc = train.TrainConfig.from_dict(ck.train)
+        return train.session_from_checkpoint(ck.params, ck.config, tc, ck.resume, ck.extra,
+                                             ck.history)  # fmt: skip
+
+    return go

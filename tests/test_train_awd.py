@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmcli import checkpoint as C
 from lstmcli import train
 from lstmcli.errors import LstmError
 from lstmcli.model import ModelConfig
@@ -36,19 +35,6 @@ def _session(**over):
               decay_on_plateau=False, **EVERYTHING)  # fmt: skip
     kw.update(over)
     return train.Session.start(mc, train.TrainConfig(**kw))
-
-
-def _roundtrip(s: train.Session, tmp_path) -> train.Session:
-    """Save a session's resume file as ``lstm train`` does and load it back."""
-    extra, resume = train.session_to_checkpoint_parts(s)
-    path = tmp_path / "last.safetensors"
-    C.save(path, C.Checkpoint(s.config, s.params, [str(i) for i in range(12)],
-                              {"name": "space", "options": {}}, train=s.train.to_dict(),
-                              history=s.history, extra=extra, resume=resume))  # fmt: skip
-    ck = C.load(path)
-    return train.session_from_checkpoint(ck.params, ck.config,
-                                         train.TrainConfig.from_dict(ck.train), ck.resume,
-                                         ck.extra, ck.history)  # fmt: skip
 
 
 def _assert_same(a: train.Session, b: train.Session) -> None:
@@ -81,18 +67,18 @@ def test_the_run_uses_every_option(whole):
     assert len(set(np.diff([0, *steps]))) > 1
 
 
-def test_resume_at_every_epoch_gives_the_same_run(whole, tmp_path):
+def test_resume_at_every_epoch_gives_the_same_run(whole, roundtrip):
     s = _session(epochs=1)
     train.run_training(s, TRAIN, VALID)
     for epochs in range(2, 6):
-        s = _roundtrip(s, tmp_path)
+        s = roundtrip(s)
         s.train = train.TrainConfig.from_dict({**s.train.to_dict(), "epochs": epochs})
         train.run_training(s, TRAIN, VALID)
     _assert_same(whole, s)
 
 
 @pytest.mark.parametrize("stops", [[7], [30, 55, 75]])
-def test_resume_in_the_middle_of_epochs_gives_the_same_run(whole, tmp_path, stops):
+def test_resume_in_the_middle_of_epochs_gives_the_same_run(whole, roundtrip, stops):
     """Interrupted mid-epoch (windows of drawn lengths, masks, average in progress) and
     resumed from the saved file, possibly several times."""
     s = _session()
@@ -100,7 +86,7 @@ def test_resume_in_the_middle_of_epochs_gives_the_same_run(whole, tmp_path, stop
         done = lambda s=s, stop=stop: s.step >= stop  # noqa: E731
         outcome = train.run_training(s, TRAIN, VALID, should_stop=done)
         assert outcome == "interrupted" and s.step == stop and s.window > 0
-        s = _roundtrip(s, tmp_path)
+        s = roundtrip(s)
     assert train.run_training(s, TRAIN, VALID) == "finished"
     _assert_same(whole, s)
 
