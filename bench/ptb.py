@@ -155,7 +155,7 @@ def ablation_table(results: Path = RESULTS) -> list[str]:
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        delta = "" if full is None else f"{r['best_valid_ppl'] - full['best_valid_ppl']:+.2f}"
+        delta = "—" if full in (None, r) else f"{r['best_valid_ppl'] - full['best_valid_ppl']:+.2f}"
         avg = r.get("averaged_from_epoch")
         lines.append(
             f"| {r['variant']} | `{' '.join(r['options']) or '—'}` | {r['epochs']} | "
@@ -163,8 +163,8 @@ def ablation_table(results: Path = RESULTS) -> list[str]:
             f"{r['best_valid_ppl']:.2f} | {delta} | {r['test_ppl']:.2f} |"
         )
     lines += ["", f"Commands ({rows[0]['machine']}, {rows[0]['date']}), each variant adding its "
-              "options to the first:", "", f"```\n{_relative(rows[0]['commands'][0])}\n```",
-              f"```\n{_relative(rows[0]['commands'][1])}\n```", ""]  # fmt: skip
+              "options to the first:", "", f"```\n{rows[0]['commands'][0]}\n```",
+              f"```\n{rows[0]['commands'][1]}\n```", ""]  # fmt: skip
     return lines
 
 
