@@ -1,3 +1,3 @@
-from lstmcli.cli import main
+from lstmcli.entry import main
 
 main()

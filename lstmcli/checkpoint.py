@@ -206,10 +206,31 @@ def _json(path: Path, meta: dict[str, str], key: str, kind: type, default=None):
     return value
 
 
+def _read_tensors(path: Path, header: dict, data_start: int) -> dict[str, np.ndarray]:
+    """The tensors of a file whose header :func:`read_header` has checked: the data section
+    read once into one writable buffer, each tensor a little-endian view of its bytes."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(data_start)
+            data = bytearray(os.fstat(f.fileno()).st_size - data_start)
+            n = f.readinto(data)  # one copy, into memory that stays writable
+    except OSError as e:
+        raise _refuse(path, f"cannot read the tensors ({e.strerror})") from None
+    arrays = {}
+    for name, entry in header.items():
+        dtype = np.dtype(_DTYPES[entry["dtype"]]).newbyteorder("<")
+        begin, end = entry["data_offsets"]
+        if end > n:  # the file shrank since its header was read
+            raise _refuse(path, "the file is truncated; copy or train it again")
+        flat = np.frombuffer(data, dtype, (end - begin) // dtype.itemsize, begin)
+        arrays[name] = flat.reshape(entry["shape"])
+    return arrays
+
+
 def load(path: str | os.PathLike) -> Checkpoint:
     """Load and validate a model file; raise CheckpointError with one line otherwise."""
     path = Path(path)
-    header, meta, _ = read_header(path)
+    header, meta, data_start = read_header(path)
     try:
         config = ModelConfig.from_dict(_json(path, meta, "model", dict))
     except (LstmError, TypeError) as e:
@@ -242,14 +263,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if unknown:
         raise _refuse(path, f"unexpected tensor {unknown[0]!r}; not an lstmcli model")
 
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as st_load
-
-    try:
-        arrays = st_load(path.read_bytes())
-    except (SafetensorError, OSError, ValueError) as e:
-        raise _refuse(path, f"cannot read the tensors ({e})") from None
-    arrays = {k: v if v.flags.writeable else v.copy() for k, v in arrays.items()}
+    arrays = _read_tensors(path, header, data_start)
     params = {k: arrays.pop(k) for k in param_shapes(config)}
     if config.tie_weights:
         dec = arrays.pop("decoder.weight")

@@ -17,23 +17,66 @@ import typer
 from lstmcli.cliutil import (
     ModelOpt,
     choice,
+    completer,
     dropout_value,
     fraction,
     handle_errors,
-    load_predictor,
+    need_text,
     positive_float,
+    unit_interval,
 )
+
+CELLS = ("lstm", "rnn")
+OPTIMIZERS = ("sgd", "adam")
+FORMATS = ("auto", "plain", "aozora")
 
 app = typer.Typer(
     name="lstm",
     help="Train an LSTM language model on your own text, predict the next word, and "
     "watch its gates work token by token.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def version_text() -> str:
+    """``lstmcli 0.1.0`` and the versions of what decides its numbers and its tokens."""
+    import platform
+
+    from lstmcli import __version__
+    from lstmcli.tokenize import package_version
+
+    parts = [f"Python {platform.python_version()}"]
+    for name, package in (("NumPy", "numpy"), ("SudachiPy", "sudachipy"),
+                          ("sudachidict-core", "sudachidict_core"),
+                          ("safetensors", "safetensors")):  # fmt: skip
+        parts.append(f"{name} {package_version(package) or 'not installed'}")
+    return f"lstmcli {__version__}\n" + ", ".join(parts)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version, and those of NumPy and the tokenizer, and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 @app.command()
@@ -48,11 +91,18 @@ def train(
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="Option set: default, tiny, zaremba-small, ptb-fast, ptb-awd."),
+        typer.Option(
+            help="Option set: default, tiny, zaremba-small, ptb-fast, ptb-awd.",
+            autocompletion=completer("lstmcli.presets:PRESETS"),
+        ),
     ] = None,
     cell: Annotated[
         str | None,
-        typer.Option(help="Recurrent cell: lstm or rnn.", callback=choice(("lstm", "rnn"))),
+        typer.Option(
+            help="Recurrent cell: lstm or rnn.",
+            callback=choice(CELLS),
+            autocompletion=completer(CELLS),
+        ),
     ] = None,
     layers: Annotated[int | None, typer.Option(min=1, help="Stacked recurrent layers.")] = None,
     hidden: Annotated[int | None, typer.Option(min=1, help="Units per layer (H).")] = None,
@@ -79,7 +129,10 @@ def train(
         float | None, typer.Option(help="Learning rate.", callback=positive_float)
     ] = None,
     optimizer: Annotated[
-        str | None, typer.Option(help="sgd or adam.", callback=choice(("sgd", "adam")))
+        str | None,
+        typer.Option(
+            help="sgd or adam.", callback=choice(OPTIMIZERS), autocompletion=completer(OPTIMIZERS)
+        ),
     ] = None,
     clip: Annotated[
         float | None, typer.Option(min=0, help="Global gradient-norm clip (0: off).")
@@ -216,7 +269,11 @@ def train(
         ),
     ] = None,
     tokenizer: Annotated[
-        str | None, typer.Option(help="auto, word, space, char, ja or ja-phrase.")
+        str | None,
+        typer.Option(
+            help="auto, word, space, char, ja or ja-phrase.",
+            autocompletion=completer("lstmcli.tokenize:NAMES"),
+        ),
     ] = None,
     min_freq: Annotated[
         int | None, typer.Option("--min-freq", min=1, help="Rarer tokens become `<unk>`.")
@@ -233,7 +290,8 @@ def train(
         typer.Option(
             "--format",
             help="auto, plain or aozora (Aozora Bunko markup).",
-            callback=choice(("auto", "plain", "aozora")),
+            callback=choice(FORMATS),
+            autocompletion=completer(FORMATS),
         ),
     ] = "auto",
     out: Annotated[
@@ -269,46 +327,24 @@ def train(
         lstm train ptb.train.txt --valid ptb.valid.txt --preset ptb-awd
 
         lstm train novel.txt --optimizer sgd --lr 20 --dropouti 0.4 --wdrop 0.5 --nt-asgd 2
+
+        cat notes/*.txt | lstm train - --out notes.safetensors
     """
     from lstmcli import trainjob
 
-    given_model = {
-        "cell": cell,
-        "num_layers": layers,
-        "hidden_size": hidden,
-        "embed_size": embed,
-        "dropout": dropout,
-        "tie_weights": tie_weights,
-        "init_scale": init_scale,
-        "forget_bias": forget_bias,
-    }
-    given_train = {
-        "seq_len": seq_len,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "max_steps": max_steps,
-        "max_minutes": max_minutes,
-        "lr": lr,
-        "optimizer": optimizer,
-        "clip": clip,
-        "seed": seed,
-        "dropouti": input_dropout,
-        "dropouth": hidden_dropout,
-        "dropouto": output_dropout,
-        "dropoute": word_dropout,
-        "wdrop": weight_drop,
-        "alpha": ar,
-        "beta": tar,
-        "wdecay": weight_decay,
-        "vary_seq_len": vary_seq_len,
-        "nonmono": nt_asgd,
-    }
-    given_data = {
-        "tokenizer": tokenizer,
-        "min_freq": min_freq,
-        "max_vocab": max_vocab,
-        "val_fraction": val_fraction,
-    }
+    given_model, given_train, given_data = trainjob.given_options(
+        dict(
+            cell=cell, layers=layers, hidden=hidden, embed=embed, dropout=dropout,
+            tie_weights=tie_weights, init_scale=init_scale, forget_bias=forget_bias,
+            seq_len=seq_len, batch_size=batch_size, epochs=epochs, max_steps=max_steps,
+            max_minutes=max_minutes, lr=lr, optimizer=optimizer, clip=clip, seed=seed,
+            input_dropout=input_dropout, hidden_dropout=hidden_dropout,
+            output_dropout=output_dropout, word_dropout=word_dropout, weight_drop=weight_drop,
+            ar=ar, tar=tar, weight_decay=weight_decay, vary_seq_len=vary_seq_len,
+            nt_asgd=nt_asgd, tokenizer=tokenizer, min_freq=min_freq, max_vocab=max_vocab,
+            val_fraction=val_fraction,
+        )
+    )  # fmt: skip
     mode = "json" if json_out else "quiet" if quiet else "rich"
     code = trainjob.run(
         corpus=corpus,
@@ -331,7 +367,13 @@ def train(
 @app.command()
 @handle_errors
 def predict(
-    text: Annotated[str, typer.Argument(help="The text to continue.")],
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="The text to continue; - (or none, with text piped in) reads standard input.",
+            show_default=False,
+        ),
+    ] = None,
     model: ModelOpt = None,
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="How many candidates to show.")
@@ -346,13 +388,24 @@ def predict(
     top_p: Annotated[
         float | None,
         typer.Option(
-            "--top-p", help="Nucleus sampling mass for --generate, in (0, 1].", show_default=False
+            "--top-p",
+            help="Nucleus sampling mass for --generate, in (0, 1].",
+            show_default=False,
+            callback=unit_interval,
         ),
     ] = None,
     greedy: Annotated[
         bool, typer.Option(help="With --generate: always take the most likely token.")
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed for --generate.")] = None,
+    why_: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="Which earlier tokens the top candidate rests on: its probability with each "
+            "token read as <unk> instead.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the most likely next tokens after TEXT.
@@ -364,39 +417,31 @@ def predict(
         lstm predict "Mari's favourite cake is the" --top-k 5 --json
 
         lstm predict "僕の麻里ちゃんの" --generate 20 --top-p 0.9 --seed 1
-    """
-    if top_p is not None and not 0 < top_p <= 1:
-        raise typer.BadParameter(f"must be in (0, 1], got {top_p}", param_hint="--top-p")
-    p = load_predictor(model)
-    prompt = p.encode(text)
-    out = p.run(prompt)
-    cands = p.top_k(out.logits[-1], top_k, temperature)
-    generated = None
-    if generate:
-        generated = p.generate(
-            out, generate, temperature=temperature, top_p=top_p, greedy=greedy, seed=seed
-        )
-    if json_out:
-        obj = {"tokens": prompt.tokens, "next": [{"token": c.token, "prob": c.prob} for c in cands]}
-        if prompt.unknown:
-            obj["unknown"] = prompt.unknown
-        if generated is not None:
-            obj["generated"] = generated
-        typer.echo(json.dumps(obj, ensure_ascii=False))
-        return
-    from lstmcli.render import generation, make_console, predict_table
 
-    console = make_console()
-    predict_table(console, prompt.tokens, cands, prompt.unknown)
-    if generated is not None:
-        console.print()
-        generation(console, text, p.tokenizer.detokenize(generated))
+        lstm predict "麻里ちゃんがモンブランを食べている。僕の麻里ちゃんのケーキは" --why
+
+        echo "the cat sat on the" | lstm predict - --json
+    """
+    from lstmcli import cli_predict
+
+    if why_ and generate:
+        raise typer.BadParameter("explains the next token; drop --generate", param_hint="--why")
+    need_text(text, "predict")
+    cli_predict.run(
+        text, model, top_k, temperature, generate, top_p, greedy, seed, why_, json_out
+    )  # fmt: skip
 
 
 @app.command("eval")
 @handle_errors
 def eval_(
-    file: Annotated[Path, typer.Argument(help="Text to score.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Text to score; - (or none, with text piped in) reads standard input.",
+            show_default=False,
+        ),
+    ] = None,
     model: ModelOpt = None,
     batch_size: Annotated[
         int,
@@ -416,7 +461,10 @@ def eval_(
     text_format: Annotated[
         str,
         typer.Option(
-            "--format", help="auto, plain or aozora.", callback=choice(("auto", "plain", "aozora"))
+            "--format",
+            help="auto, plain or aozora.",
+            callback=choice(FORMATS),
+            autocompletion=completer(FORMATS),
         ),
     ] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -426,23 +474,24 @@ def eval_(
     Example usage:
 
         lstm eval ptb.test.txt --json
+
+        cat chapter*.txt | lstm eval -
     """
-    import math
+    from lstmcli import api, textio
 
-    from lstmcli import prepare, textio, train
-
-    text = textio.read_text(file, encoding, text_format)  # the text first: cheaper to check
-    p = load_predictor(model)
-    ids = prepare.encode_text(text, p.tokenizer, p.vocab, str(file))
-    loss, n = train.evaluate(p.params, p.config, ids, batch_size, seq_len)
-    unk = float((ids == p.vocab.unk_id).mean())
-    result = {"perplexity": math.exp(loss), "loss": loss, "tokens": n, "unk_rate": unk}
+    need_text(file, "eval", "FILE")
+    # the text first: cheaper to check than the model
+    if textio.wants_stdin(file):
+        text, source = textio.read_stdin(encoding, text_format), textio.STDIN
+    else:
+        text, source = textio.read_text(file, encoding, text_format), str(file)
+    result = api.load(model).evaluate(text, batch_size=batch_size, seq_len=seq_len, source=source)
     if json_out:
         typer.echo(json.dumps(result))
         return
     from lstmcli.render import eval_result, make_console
 
-    eval_result(make_console(), str(file), result)
+    eval_result(make_console(), source, result)
 
 
 @app.command()
@@ -464,7 +513,7 @@ def info(
     """
     from lstmcli import checkpoint, paths
     from lstmcli.model import num_params
-    from lstmcli.train import best_epoch
+    from lstmcli.training import best_epoch
 
     path = paths.find_model(model_path)
     ck = checkpoint.load(path)
@@ -521,7 +570,3 @@ from lstmcli.cli_trace import trace  # noqa: E402
 
 app.command()(trace)
 app.add_typer(demo_app, name="demo")
-
-
-def main() -> None:
-    app()

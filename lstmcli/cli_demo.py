@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from typing import Annotated
 
 import typer
 
 from lstmcli.cliutil import handle_errors
+from lstmcli.entry import one_blas_thread
 from lstmcli.errors import LstmError
 
 demo_app = typer.Typer(help="Demonstrations.", no_args_is_help=True)
@@ -76,10 +75,7 @@ def long_range(
 
         lstm demo long-range --quick --json
     """
-    # Tiny matrices: one BLAS thread is much faster than many waiting on each other.
-    if "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
+    one_blas_thread()  # tiny matrices
     from dataclasses import replace
 
     from lstmcli import demo

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lstmcli.errors import LstmError
+from lstmcli.entry import guarded
 
 
 def handle_errors(fn):
@@ -17,16 +17,9 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LstmError as e:
-            from lstmcli.render import error, make_console
-
-            error(make_console(stderr=True), str(e))
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted\n")
-            raise typer.Exit(130) from None
+        code = guarded(fn, *args, **kwargs)
+        if code:
+            raise typer.Exit(code)
 
     return wrapper
 
@@ -49,6 +42,21 @@ def positive_float(value: float | None) -> float | None:
     return value
 
 
+def unit_interval(value: float | None) -> float | None:
+    if value is not None and not 0 < value <= 1:
+        raise typer.BadParameter(f"must be in (0, 1], got {value}")
+    return value
+
+
+def need_text(text: object, command: str, name: str = "TEXT") -> None:
+    """A usage error when the argument is missing and no text is piped in to stand for it."""
+    if text is None and sys.stdin.isatty():
+        raise typer.BadParameter(
+            f"none given and none piped in; give {name}, or pipe the text in: … | lstm {command} -",
+            param_hint=name,
+        )
+
+
 def choice(options: tuple[str, ...]):
     def check(value: str | None) -> str | None:
         if value is not None and value not in options:
@@ -56,6 +64,33 @@ def choice(options: tuple[str, ...]):
         return value
 
     return check
+
+
+def completer(names: tuple[str, ...] | str):
+    """Shell completion of an option's value from ``names``, or from the names in the module
+    attribute ``names`` (``"lstmcli.presets:PRESETS"``), imported only when completing."""
+
+    def complete(incomplete: str) -> list[str]:
+        found = names
+        if isinstance(names, str):
+            import importlib
+
+            module, _, attr = names.partition(":")
+            found = tuple(getattr(importlib.import_module(module), attr))
+        return [n for n in found if n.startswith(incomplete)]
+
+    return complete
+
+
+def complete_gates(incomplete: str) -> list[str]:
+    """Shell completion of ``--gates f,i,…``: the list typed so far and one more gate."""
+    from lstmcli.trace import LSTM_GATES
+
+    *done, last = incomplete.split(",")
+    if not set(done) <= set(LSTM_GATES):
+        return []  # nothing completes a list with a typo in it
+    head = "".join(f"{g}," for g in done)
+    return [head + g for g in LSTM_GATES if g not in done and g.startswith(last)]
 
 
 ModelOpt = Annotated[
@@ -71,7 +106,6 @@ ModelOpt = Annotated[
 
 
 def load_predictor(model: Path | None):
-    from lstmcli import paths
-    from lstmcli.predict import Predictor
+    from lstmcli import api
 
-    return Predictor.load(paths.find_model(model))
+    return api.load(model).predictor

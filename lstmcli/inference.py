@@ -178,6 +178,13 @@ class Stepper:
 
     def feed(self, ids: np.ndarray) -> np.ndarray:
         """Feed token ids (B,); returns the logits (B, V), a view overwritten by the next call."""
+        self.advance(ids)
+        np.matmul(self._decoder, self._h_top, out=self._logits)
+        self._logits += self._decoder_bias
+        return self._logits_out
+
+    def advance(self, ids: np.ndarray) -> None:
+        """Feed token ids (B,) without the decoder: the state moves on, no logits."""
         H = self.cfg.hidden_size
         x = self._xh[0]
         if self._batch == 1:
@@ -201,6 +208,3 @@ class Stepper:
                 np.tanh(c, out=h)
                 h *= o  # h = o ⊙ tanh(c)
             xh[-H:] = h  # this layer's state for the next token
-        np.matmul(self._decoder, h, out=self._logits)
-        self._logits += self._decoder_bias
-        return self._logits_out

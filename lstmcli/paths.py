@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lstmcli.checkpoint import atomic_write
 from lstmcli.errors import CheckpointError
 
 DEFAULT_NAME = "model.safetensors"
@@ -39,13 +38,15 @@ def resume_path(model_path: str | Path) -> Path:
 
 def remember(model_path: str | Path) -> None:
     """Record ``model_path`` as the model ``lstm train`` wrote last."""
+    from lstmcli.checkpoint import atomic_write  # NumPy: not needed to find a model
+
     try:
         atomic_write(home() / "last-model", (str(Path(model_path).resolve()) + "\n").encode())
     except CheckpointError:
         pass  # a read-only home only costs the convenience
 
 
-def find_model(explicit: str | Path | None = None) -> Path:
+def find_model(explicit: str | os.PathLike | None = None) -> Path:
     """The model a command should use; see the module docstring for the order."""
     if explicit:
         return Path(explicit).expanduser()

@@ -132,3 +132,11 @@ class Predictor:
             generated.append(self.vocab.tokens[nxt])
             logits = stepper.feed(np.array([nxt]))[0]
         return generated
+
+    def continuation(self, prompt: Prompt, generated: list[str]) -> str:
+        """The text ``generated`` adds after ``prompt``, joined as the tokenizer joins a line:
+        a word tokenizer puts a space before the first new word, ``<eos>`` is a newline."""
+        last = len(prompt.tokens) - prompt.tokens[::-1].index(tok.EOS)  # after the last <eos>
+        line = prompt.tokens[last:]
+        head = self.tokenizer.detokenize(line)
+        return self.tokenizer.detokenize(line + generated)[len(head) :]

@@ -55,9 +55,16 @@ def load_corpus(
     max_vocab: int | None = None,
     valid_path: str | Path | None = None,
     val_fraction: float | None = 0.1,
+    text: str | None = None,
 ) -> Corpus:
-    """Read, tokenize and encode a training corpus (and its validation part)."""
-    text = textio.read_text(path, encoding, fmt)
+    """Read, tokenize and encode a training corpus (and its validation part).
+
+    ``text`` is the corpus when it has been read already (standard input, a string given
+    to :func:`lstmcli.train`, cleaned by :func:`~lstmcli.textio.clean_text`); ``path``
+    then only names it in messages.
+    """
+    if text is None:
+        text = textio.read_text(path, encoding, fmt)
     name = tok.resolve(tokenizer, text)
     t = tok.get_tokenizer(name)
     bound = len(text) + text.count("\n") + 1  # every token has a character, or is an <eos>

@@ -12,21 +12,17 @@ import json
 import math
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from lstmcli.train import EpochEvent, StepEvent
+if TYPE_CHECKING:  # the training modules and rich.progress are not needed by predict
+    from rich.progress import Progress
+
+    from lstmcli.training import EpochEvent, StepEvent
 
 
 def make_console(stderr: bool = False, width: int | None = None) -> Console:
@@ -36,6 +32,11 @@ def make_console(stderr: bool = False, width: int | None = None) -> Console:
 def error(console: Console, message: str) -> None:
     """One line on the error console: ``error: <message>``."""
     console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+
+
+def note(console: Console, message: str) -> None:
+    """One line on the error console: ``note: <message>``, for what the user should know."""
+    console.print(Text.assemble(("note: ", "yellow"), message), soft_wrap=True)
 
 
 def bar(fraction: float, width: int = 20) -> str:
@@ -106,6 +107,8 @@ class TrainDisplay:
             self._header_done = True
 
     def on_event(self, e: StepEvent | EpochEvent) -> None:
+        from lstmcli.training import StepEvent
+
         if isinstance(e, StepEvent):
             self._step(e)
         else:
@@ -134,6 +137,15 @@ class TrainDisplay:
             return
         if self.progress is None:
             self._header()
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             self.progress = Progress(
                 TextColumn("[bold]epoch {task.fields[epoch]}[/]"),
                 BarColumn(),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,26 +217,76 @@ def read_text(path: str | Path, encoding: str | None = None, fmt: str = "auto") 
     ``fmt`` is ``"plain"`` (as is), ``"aozora"`` (always run :func:`clean_aozora`) or
     ``"auto"`` (clean when :func:`is_aozora` says so).
     """
+    return decode_text(read_bytes(path), str(path), encoding, fmt)
+
+
+STDIN = "standard input"  # how error messages name it
+TEXT = "the text"  # and a text given as a string (lstmcli.train(text=...))
+
+
+def read_stdin(encoding: str | None = None, fmt: str = "auto") -> str:
+    """Read all of standard input, once, as :func:`read_text` reads a file."""
+    return decode_text(sys.stdin.buffer.read(), STDIN, encoding, fmt)
+
+
+def wants_stdin(arg: object) -> bool:
+    """Whether a command's TEXT or FILE argument means standard input: ``-``, or nothing
+    given while standard input is not a terminal (text is being piped in)."""
+    if arg is None:
+        return not sys.stdin.isatty()
+    return str(arg) == "-"
+
+
+def text_argument(arg: str | None) -> str | None:
+    """A command's TEXT: ``-`` reads standard input, and so does no TEXT while text is piped
+    in (None when none is); any other value is the text itself. The final newlines of
+    piped text (``echo`` writes one) are dropped: the text continues its last line."""
+    if not wants_stdin(arg):
+        return arg
+    data = sys.stdin.buffer.read()
+    if arg is None and not data.strip():
+        return None
+    return decode_text(data, STDIN, fmt="plain").rstrip("\n")
+
+
+def decode_text(data: bytes, source: str, encoding: str | None = None, fmt: str = "auto") -> str:
+    """The clean text of ``data`` read from ``source`` (a path, or :data:`STDIN`): decoded
+    (see :func:`decode_bytes`), then :func:`clean_text`."""
     if fmt not in FORMATS:
         raise DataError(f"unknown text format {fmt!r}; use one of {', '.join(FORMATS)}")
-    data = read_bytes(path)
     if not data:
-        raise DataError(f"{path}: file is empty; give a text file with at least one line of text")
-    text, _ = decode_bytes(data, encoding, source=str(path))
+        raise DataError(f"{_subject(source)} is empty; {_give(source)}")
+    text, _ = decode_bytes(data, encoding, source=source)
     del data  # a large file should not be held twice
+    return clean_text(text, source, fmt)
+
+
+def clean_text(text: str, source: str = TEXT, fmt: str = "auto") -> str:
+    """``text`` with ``\\n`` newlines and, as ``fmt`` says, without Aozora Bunko markup;
+    DataError when nothing but whitespace is left."""
+    if fmt not in FORMATS:
+        raise DataError(f"unknown text format {fmt!r}; use one of {', '.join(FORMATS)}")
     text = normalize_newlines(text)
-    if text.isspace():
-        raise DataError(
-            f"{path}: file holds only whitespace; give a text file with at least one line of text"
-        )
+    if not text or text.isspace():
+        what = "holds only whitespace" if text else "is empty"
+        raise DataError(f"{_subject(source)} {what}; {_give(source)}")
     if fmt == "aozora" or (fmt == "auto" and is_aozora(text)):
         text = clean_aozora(text)
         if not text.strip():
             raise DataError(
-                f"{path}: no body text left after removing Aozora Bunko markup;"
-                " pass --format plain to keep the file as is"
+                f"{source}: no body text left after removing Aozora Bunko markup;"
+                " pass --format plain to keep the text as is"
             )
     return text
+
+
+def _subject(source: str) -> str:
+    return source if source in (STDIN, TEXT) else f"{source}: file"
+
+
+def _give(source: str) -> str:
+    what = {STDIN: "pipe in", TEXT: "give"}.get(source, "give a text file with")
+    return f"{what} at least one line of text"
 
 
 def split_lines(text: str) -> Iterator[str]:

@@ -13,9 +13,9 @@ between paragraphs do not teach the model to predict runs of ``<eos>``.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from importlib import metadata
 from typing import Any
 
 from lstmcli.errors import CheckpointError, LstmError
@@ -182,11 +182,50 @@ class CharTokenizer(Tokenizer):
         return "".join(tokens).replace(SPACE, " ")
 
 
+_SUDACHI: dict[str, Any] = {}  # "core" → the sudachipy Dictionary, loaded once per process
+_SUDACHI_LOCK = threading.Lock()
+
+
+def sudachi_dictionary() -> Any:
+    """SudachiPy's core dictionary, loaded on first use and then shared by every tokenizer.
+
+    Loading takes about 0.1 s; the dictionary is read-only, so one per process serves all
+    (each :class:`JaTokenizer` makes its own, cheap, sudachi tokenizer from it).
+    """
+    with _SUDACHI_LOCK:
+        if "core" not in _SUDACHI:
+            from sudachipy import Dictionary  # slow import: only when Japanese is used
+
+            _SUDACHI["core"] = Dictionary(dict="core")
+        return _SUDACHI["core"]
+
+
+def preload_sudachi() -> None:
+    """Start loading the dictionary in a background thread and return at once.
+
+    SudachiPy releases the GIL while it loads, so the load overlaps with whatever the caller
+    does next (importing NumPy, reading a model file); the first tokenization then waits for
+    it. Any failure is left for that first use to report.
+    """
+    try:
+        import sudachipy  # noqa: F401  (here, not in the thread: imports take locks)
+    except ImportError:
+        return
+
+    def load() -> None:
+        try:
+            sudachi_dictionary()
+        except Exception:  # reported by the first tokenization, with its own message
+            pass
+
+    threading.Thread(target=load, name="sudachi-preload", daemon=True).start()
+
+
 class JaTokenizer(Tokenizer):
     """Japanese words from SudachiPy (``mode`` A, B or C; C keeps モンブラン whole).
 
-    SudachiPy is imported, and its dictionary loaded, on first use and once per object.
-    Whitespace morphemes are dropped.
+    SudachiPy is imported, and its dictionary loaded, on first use (see
+    :func:`sudachi_dictionary`). Whitespace morphemes are dropped.
     """
 
     name = "ja"
@@ -202,9 +241,7 @@ class JaTokenizer(Tokenizer):
     def morphemes(self, line: str) -> Iterator[tuple[str, tuple[str, ...]]]:
         """``(surface, part_of_speech)`` for each non-whitespace morpheme of ``line``."""
         if self._sudachi is None:
-            from sudachipy import Dictionary  # slow import: only when Japanese is used
-
-            self._sudachi = Dictionary(dict="core").tokenizer(mode=self.options["mode"])
+            self._sudachi = sudachi_dictionary().tokenizer(mode=self.options["mode"])
         for i in range(0, len(line), _MAX_SUDACHI_CHARS):
             for m in self._sudachi.tokenize(line[i : i + _MAX_SUDACHI_CHARS]):
                 surface = m.surface()
@@ -216,7 +253,7 @@ class JaTokenizer(Tokenizer):
 
     def spec(self) -> dict[str, Any]:
         spec = super().spec()
-        spec["versions"] = {p: _version(p) for p in ("sudachipy", "sudachidict_core")}
+        spec["versions"] = {p: package_version(p) for p in ("sudachipy", "sudachidict_core")}
         return spec
 
 
@@ -266,7 +303,9 @@ def _joins(pos: tuple[str, ...], prev: tuple[str, ...], prev_surface: str) -> bo
     )
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
+    from importlib import metadata  # about 30 ms: only when a model is saved
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

@@ -1,4 +1,4 @@
-"""What ``lstm trace`` shows, as numbers: gate records, the view, saturation, explanations.
+"""What ``lstm trace`` shows, as numbers: gate records, the view, saturation.
 
 One LSTM step (per layer, per unit; σ the logistic sigmoid, ⊙ elementwise)::
 
@@ -300,69 +300,6 @@ def layer_saturation(tr: Trace, layer: int) -> list[GateSaturation]:
                 int((left > 0.5).sum()), int((right > 0.5).sum()), x.shape[1],
             )
         )  # fmt: skip
-    return out
-
-
-# ---- --explain
-
-
-@dataclass
-class UnitNote:
-    """One unit's part in a step: ``value = a · b`` (see :class:`Explanation`)."""
-
-    unit: int
-    value: float
-    a: float
-    b: float
-
-
-@dataclass
-class Explanation:
-    """What one step did to one layer's memory, from the real numbers.
-
-    lstm — wrote: value = i·g, the amount added to c; forgot: value = −(1 − f)·c_{t−1},
-    the memory erased, a = f, b = c_{t−1}; exposed: value = h = o·tanh(c), a = o,
-    b = tanh(c). rnn — moved: value = h_t − h_{t−1}, a = h_{t−1}, b = h_t.
-    """
-
-    position: int
-    token: str
-    mean_f: float | None
-    mean_i: float | None
-    wrote: list[UnitNote]
-    forgot: list[UnitNote]
-    exposed: list[UnitNote]
-    moved: list[UnitNote]
-
-
-def _strongest(score, value, a, b, k: int, floor: float) -> list[UnitNote]:
-    """Notes on the ``k`` units of highest ``score`` (those ≥ ``floor``), strongest first."""
-    order = np.argsort(-score, kind="stable")[:k]
-    return [UnitNote(int(u), float(value[u]), float(a[u]), float(b[u]))
-            for u in order if score[u] >= floor]  # fmt: skip
-
-
-def explain(tr: Trace, layer: int, lo: int, hi: int, k: int = 3, floor: float = 0.05):
-    """One :class:`Explanation` per token in [lo, hi): the ``k`` strongest units of each kind
-    (those below ``floor`` are left out)."""
-    r = tr.layers[layer]
-    out = []
-    for t in range(lo, hi):
-        h = r["h"][t]
-        h0 = r["h"][t - 1] if t else np.zeros_like(h)
-        if tr.cell == "rnn":
-            moved = _strongest(np.abs(h - h0), h - h0, h0, h, k, floor)
-            out.append(Explanation(t, tr.tokens[t], None, None, [], [], [], moved))
-            continue
-        i, f, g, o, c = (r[n][t] for n in "ifgoc")
-        c0 = r["c"][t - 1] if t else np.zeros_like(c)
-        ig = i * g  # written into the cell
-        lost = np.where(f < 0.5, (1 - f) * np.abs(c0), 0)  # memory erased where f is low
-        wrote = _strongest(np.abs(ig), ig, i, g, k, floor)
-        forgot = _strongest(lost, -(1 - f) * c0, f, c0, k, floor)
-        exposed = _strongest(np.abs(h), h, o, np.tanh(c), k, floor)
-        mf, mi = float(f.mean()), float(i.mean())
-        out.append(Explanation(t, tr.tokens[t], mf, mi, wrote, forgot, exposed, []))
     return out
 
 

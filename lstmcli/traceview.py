@@ -1,4 +1,4 @@
-"""``lstm trace`` on screen: colour tables of the gates, legend, summary, explanations, export.
+"""``lstm trace`` on screen: colour tables of the gates, legend, summary, export.
 
 Rows are tokens, columns hidden units; each cell prints its value (``.93``, ``-.41``)
 on a background colour, so the table reads the same without colour (``NO_COLOR``, a pipe,
@@ -154,17 +154,25 @@ def tables(console: Console, tr: T.Trace, view: T.View) -> None:
                 console.print(block, no_wrap=True, overflow="crop")
 
 
-def show(console: Console, tr: T.Trace, view: T.View, *, summary=False, explain=False) -> None:
-    """Everything ``lstm trace`` prints: the colour tables, or --summary / --explain."""
+def show(
+    console: Console, tr: T.Trace, view: T.View, *, summary=False, explain=False,
+    numbers=False, memory=None,
+) -> None:  # fmt: skip
+    """Everything ``lstm trace`` prints: the colour tables, or --summary / --explain (with the
+    ``numbers`` of the view's units) / --memory (a :class:`lstmcli.memview.Pick`)."""
+    from lstmcli import memview  # it draws with this module's scales
+
     _header(console, tr, view)
-    if not (summary or explain):
+    if not (summary or explain or memory):
         console.print()
         legend(console, view.gates)
         tables(console, tr, view)
     if summary:
         summary_tables(console, tr, view)
+    if memory:
+        memview.memory_view(console, tr, view.layers, *memory)
     if explain:
-        explanation(console, tr, view)
+        memview.explanation(console, tr, view, numbers)
 
 
 def summary_tables(console: Console, tr: T.Trace, view: T.View) -> None:
@@ -214,64 +222,6 @@ def summary_tables(console: Console, tr: T.Trace, view: T.View) -> None:
                 f"{g.units_left} of {g.units}", f"{g.units_right} of {g.units}",
             )  # fmt: skip
         console.print(s)
-
-
-def _notes(parts: list[str], room: int) -> str:
-    """As many ``parts`` as fit in ``room`` cells (at least one)."""
-    if not parts:
-        return "nothing strong"
-    out = parts[0]
-    for p in parts[1:]:
-        if cell_len(out) + 3 + cell_len(p) > room:
-            break
-        out += "   " + p
-    return out
-
-
-def _gist(e: T.Explanation) -> str:
-    f, i = e.mean_f, e.mean_i
-    keep = "keeps most of" if f > 0.7 else "forgets most of" if f < 0.3 else "keeps about half"
-    write = "writes a lot" if i > 0.7 else "writes little" if i < 0.3 else "writes some"
-    return f"{keep} its memory (mean f {fmt(f)}), {write} (mean i {fmt(i)})"
-
-
-EXPLAIN_LSTM = (
-    "c = f·c₋₁ + i·g and h = o·tanh(c), per unit uN:",
-    "  wrote    i·g, the amount added to the memory c (= i × g)",
-    "  forgot   −(1−f)·c₋₁, the memory erased where f is near 0 (f on the old c₋₁)",
-    "  exposed  h = o·tanh(c), what the layer above and the prediction see (= o × tanh c)",
-)
-
-
-def explanation(console: Console, tr: T.Trace, view: T.View) -> None:
-    """--explain: per token, the units each step wrote, erased and exposed most."""
-    console.print()
-    if tr.cell == "lstm":
-        for line in EXPLAIN_LSTM:
-            console.print(Text(line))
-    else:
-        console.print(Text(f"the rnn cell has no gates; {RNN_H}"))
-        console.print(Text("  moved  the units whose h changed most at this token (h₋₁ → h)"))
-    pw = len(str(view.hi - 1))
-    tw = min(T.MAX_TOKEN, max(cell_len(t) for t in tr.tokens[view.lo : view.hi]))
-    pad = " " * (pw + 1)
-    room = console.width - len(pad) - 9
-    for k in view.layers:
-        console.print()
-        console.print(Text(f"layer {k}", style="bold"))
-        for e in T.explain(tr, k, view.lo, view.hi):
-            head = Text.assemble(f"{e.position:>{pw}} ", (set_cell_size(e.token, tw), "bold"))
-            if tr.cell == "rnn":
-                moved = [f"u{n.unit} {fmt(n.a)} → {fmt(n.b)}" for n in e.moved]
-                console.print(head, Text(f"  moved  {_notes(moved, room)}"))
-                continue
-            console.print(head, Text(f"  {_gist(e)}"))
-            wrote = [f"u{n.unit} {fmt(n.value)} = {fmt(n.a)} × {fmt(n.b)}" for n in e.wrote]
-            forgot = [f"u{n.unit} {fmt(n.value)}: f {fmt(n.a)} on {fmt(n.b)}" for n in e.forgot]
-            shown = [f"u{n.unit} {fmt(n.value)} = {fmt(n.a)} × {fmt(n.b)}" for n in e.exposed]
-            console.print(Text(f"{pad}wrote    {_notes(wrote, room)}"))
-            console.print(Text(f"{pad}forgot   {_notes(forgot, room)}"))
-            console.print(Text(f"{pad}exposed  {_notes(shown, room)}"))
 
 
 # ---- export

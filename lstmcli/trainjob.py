@@ -1,7 +1,7 @@
 """One ``lstm train`` run: options → corpus → session → checkpoints, with Ctrl-C handled.
 
-This is the glue between the CLI and :mod:`lstmcli.train`: it resolves presets, reads the
-corpus, starts or resumes a :class:`~lstmcli.train.Session`, writes the best model and the
+This is the glue between the CLI and :mod:`lstmcli.training`: it resolves presets, reads the
+corpus, starts or resumes a :class:`~lstmcli.training.Session`, writes the best model and the
 resumable ``.last`` checkpoint, and turns SIGINT/SIGTERM into a clean stop that prints the
 exact command to resume.
 """
@@ -10,34 +10,93 @@ from __future__ import annotations
 
 import shlex
 import signal
+import warnings
 from pathlib import Path
 
-from lstmcli import checkpoint, corpora, paths, prepare, presets, render, train
+from lstmcli import checkpoint, corpora, paths, prepare, presets, render, textio, training
 from lstmcli import tokenize as tok
 from lstmcli.errors import LstmError
 from lstmcli.model import ModelConfig, num_params
 from lstmcli.vocab import Vocab
 
-MODEL_KEYS = (
-    "cell",
-    "num_layers",
-    "hidden_size",
-    "embed_size",
-    "dropout",
-    "tie_weights",
-    "init_scale",
-    "forget_bias",
-)
-OPTION_NAMES = {
-    "cell": "--cell",
-    "num_layers": "--layers",
-    "hidden_size": "--hidden",
-    "embed_size": "--embed",
-    "dropout": "--dropout",
-    "tie_weights": "--tie-weights",
-    "init_scale": "--init-scale",
-    "forget_bias": "--forget-bias",
+# the options of `lstm train` (and of lstmcli.train) that fill in each config, by the name
+# the command gives them (--seq-len → seq_len) → their name in the config
+MODEL_OPTIONS = {
+    "cell": "cell",
+    "layers": "num_layers",
+    "hidden": "hidden_size",
+    "embed": "embed_size",
+    "dropout": "dropout",
+    "tie_weights": "tie_weights",
+    "init_scale": "init_scale",
+    "forget_bias": "forget_bias",
 }
+TRAIN_OPTIONS = (
+    "seq_len", "batch_size", "epochs", "max_steps", "max_minutes", "lr", "optimizer", "clip",
+    "seed",
+)  # fmt: skip
+# AWD-LSTM's regularisers: the command's name → the TrainConfig field (AWD-LSTM's name)
+REG_OPTIONS = {
+    "input_dropout": "dropouti",
+    "hidden_dropout": "dropouth",
+    "output_dropout": "dropouto",
+    "word_dropout": "dropoute",
+    "weight_drop": "wdrop",
+    "ar": "alpha",
+    "tar": "beta",
+    "weight_decay": "wdecay",
+    "vary_seq_len": "vary_seq_len",
+    "nt_asgd": "nonmono",
+}
+DATA_OPTIONS = ("tokenizer", "min_freq", "max_vocab", "val_fraction")
+MODEL_KEYS = tuple(MODEL_OPTIONS.values())
+OPTION_NAMES = {key: "--" + name.replace("_", "-") for name, key in MODEL_OPTIONS.items()}
+
+
+def given_options(options: dict) -> tuple[dict, dict, dict]:
+    """Split the options the user gave (None: not given) into the model, training and
+    corpus settings that :func:`run` takes."""
+    model = {key: options.get(name) for name, key in MODEL_OPTIONS.items()}
+    train = {k: options.get(k) for k in TRAIN_OPTIONS}
+    train.update({key: options.get(name) for name, key in REG_OPTIONS.items()})
+    return model, train, {k: options.get(k) for k in DATA_OPTIONS}
+
+
+def check_data_options(given: dict) -> None:
+    """The corpus options' ranges, as ``lstm train`` checks them (the configs check the rest)."""
+    bounds = {"min_freq": 1, "max_vocab": 2}
+    for key, low in bounds.items():
+        v = given.get(key)
+        if v is not None and not (isinstance(v, int) and v >= low):
+            raise LstmError(f"--{key.replace('_', '-')} must be a whole number ≥ {low}, got {v!r}")
+    f = given.get("val_fraction")
+    if f is not None and not 0 < f < 1:
+        raise LstmError(f"--val-fraction must be in (0, 1), got {f}")
+
+
+def resolve_options(preset: str | None, given: dict) -> tuple[dict, list[str]]:
+    """All options (the given ones over the preset) and the notes to show about them.
+
+    Sizes the user gave win over a preset's tying: when they make the embedding and the
+    hidden size differ, the model trains untied, with a note; when the user asked for
+    tying too, that cannot be done, and the error says both ways out.
+    """
+    opts = presets.resolve(preset, given)
+    notes = []
+    E, H = opts["embed_size"], opts["hidden_size"]
+    if opts["tie_weights"] and E != H:
+        if given.get("tie_weights"):
+            raise LstmError(
+                f"--tie-weights needs --embed equal to --hidden, got --embed {E} and "
+                f"--hidden {H}; give both the same size, or pass --no-tie-weights"
+            )
+        if given.get("embed_size") is not None or given.get("hidden_size") is not None:
+            opts["tie_weights"] = False
+            notes.append(
+                f"--embed {E} and --hidden {H} differ, so the decoder gets its own weights "
+                "(untied); give both the same size to tie them"
+            )
+    return opts, notes
 
 
 class StopFlag:
@@ -67,8 +126,10 @@ class StopFlag:
             signal.signal(sig, old)
 
 
-def _resume_command(argv: list[str], last: Path) -> str:
-    """The command line that continues this run."""
+def _resume_command(argv: list[str] | None, last: Path) -> str:
+    """The command line that continues this run (a call, for a run started from Python)."""
+    if argv is None:
+        return f"lstmcli.train(..., resume={str(last)!r})"
     args, skip = [], False
     for a in argv:
         if skip:
@@ -83,8 +144,9 @@ def _resume_command(argv: list[str], last: Path) -> str:
     return shlex.join(["lstm", *args, "--resume", str(last)])
 
 
-def _start(corpus_path, preset, given_model, given_train, given_data, valid, encoding, fmt):
-    opts = presets.resolve(preset, {**given_model, **given_train, **given_data})
+def _start(corpus_path, preset, given_model, given_train, given_data, valid, encoding, fmt, text):
+    check_data_options(given_data)
+    opts, notes = resolve_options(preset, {**given_model, **given_train, **given_data})
     corpus = prepare.load_corpus(
         corpus_path,
         opts["tokenizer"],
@@ -94,10 +156,11 @@ def _start(corpus_path, preset, given_model, given_train, given_data, valid, enc
         max_vocab=opts["max_vocab"],
         valid_path=valid,
         val_fraction=None if valid else opts["val_fraction"],
+        text=text,
     )
     mcfg = ModelConfig(vocab_size=len(corpus.vocab), **{k: opts[k] for k in MODEL_KEYS})
-    tfields = train.TrainConfig.__dataclass_fields__
-    tcfg = train.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
+    tfields = training.TrainConfig.__dataclass_fields__
+    tcfg = training.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
     data_opts = {
         "corpus": str(corpus_path),
         "valid": str(valid) if valid else None,
@@ -109,10 +172,10 @@ def _start(corpus_path, preset, given_model, given_train, given_data, valid, enc
         "format": fmt,
         "preset": preset or "default",
     }
-    return train.Session.start(mcfg, tcfg), corpus, data_opts
+    return training.Session.start(mcfg, tcfg), corpus, data_opts, notes
 
 
-def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding, fmt):
+def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding, fmt, text):
     path = Path(resume_path)
     ck = checkpoint.load(path)
     if ck.resume is None:
@@ -135,11 +198,14 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
     for key in ("epochs", "max_steps", "max_minutes"):
         if given_train.get(key) is not None:
             tdict[key] = given_train[key]
-    tcfg = train.TrainConfig.from_dict(tdict)
+    tcfg = training.TrainConfig.from_dict(tdict)
     data_opts = dict(tdict.get("data", {}))
     tokenizer = tok.from_spec(ck.tokenizer)
     vocab = Vocab.from_list(ck.vocab)
-    ids = prepare.encode_file(corpus_path, tokenizer, vocab, encoding=encoding, fmt=fmt)
+    if text is None:
+        ids = prepare.encode_file(corpus_path, tokenizer, vocab, encoding=encoding, fmt=fmt)
+    else:
+        ids = prepare.encode_text(text, tokenizer, vocab, str(corpus_path))
     valid_ids = None
     if valid:
         valid_ids = prepare.encode_file(valid, tokenizer, vocab, encoding=encoding, fmt=fmt)
@@ -149,7 +215,7 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
         ids, valid_ids = data.split_tail(ids, data_opts["val_fraction"])
     corpus = prepare.Corpus(tokenizer, vocab, ids, valid_ids, ck.example)
     extra_tensors, resume = ck.extra, ck.resume
-    s = train.session_from_checkpoint(ck.params, cfg, tcfg, resume, extra_tensors, ck.history)
+    s = training.session_from_checkpoint(ck.params, cfg, tcfg, resume, extra_tensors, ck.history)
     return s, corpus, data_opts, path
 
 
@@ -167,9 +233,19 @@ def run(
     resume,
     mode,
     argv,
+    text=None,
 ) -> int:
-    """Run ``lstm train``; returns the exit status (0, or 130/143 when stopped by a signal)."""
+    """Run ``lstm train``; returns the exit status (0, or 130/143 when stopped by a signal).
+
+    ``corpus`` ``-`` reads the corpus from standard input; ``text`` is a corpus already read
+    (``corpus`` then names it). ``mode`` is that of :class:`~lstmcli.render.TrainDisplay`,
+    or "silent": nothing printed, notes as warnings (for :func:`lstmcli.train`). ``argv``
+    rebuilds the command that resumes; None for a run started from Python.
+    """
     console = render.make_console()
+    if text is None and corpus is not None and str(corpus) == "-":
+        text = textio.read_stdin(encoding, text_format)
+        corpus = textio.STDIN
     corpus_path = Path(corpus) if corpus else corpora.bundled_corpus()
     out = Path(out) if out else paths.default_model_path()
     if out.exists() and out.is_dir():
@@ -180,12 +256,19 @@ def run(
     resumed_from = None
     if resume:
         s, corp, data_opts, resumed_from = _resume(
-            resume, corpus_path, given_model, given_train, valid, encoding, text_format
+            resume, corpus_path, given_model, given_train, valid, encoding, text_format, text
         )
+        notes = []
     else:
-        s, corp, data_opts = _start(
-            corpus_path, preset, given_model, given_train, given_data, valid, encoding, text_format
-        )
+        s, corp, data_opts, notes = _start(
+            corpus_path, preset, given_model, given_train, given_data, valid, encoding,
+            text_format, text,
+        )  # fmt: skip
+    for note in notes:
+        if mode == "silent":
+            warnings.warn(note, stacklevel=3)
+        else:
+            render.note(render.make_console(stderr=True), note)
     # fail now, not after an epoch, if the corpus cannot fill one batch
     from lstmcli import data
 
@@ -194,7 +277,7 @@ def run(
     train_meta = {**s.train.to_dict(), "data": data_opts}
 
     def make_ckpt(with_resume: bool) -> checkpoint.Checkpoint:
-        extra, res = train.session_to_checkpoint_parts(s) if with_resume else ({}, None)
+        extra, res = training.session_to_checkpoint_parts(s) if with_resume else ({}, None)
         return checkpoint.Checkpoint(
             config=s.config,
             params=s.params if with_resume else s.model_params(),  # NT-ASGD: the average
@@ -214,7 +297,7 @@ def run(
         else:
             checkpoint.save(last_path, make_ckpt(True))
 
-    display = render.TrainDisplay(console, mode)
+    display = render.TrainDisplay(console, "quiet" if mode == "silent" else mode)
     cfg, tc = s.config, s.train
     display.start(
         {
@@ -245,7 +328,7 @@ def run(
     stop.install()
     watch = render.Stopwatch()
     try:
-        outcome = train.run_training(
+        outcome = training.run_training(
             s, corp.train_ids, corp.valid_ids, display.on_event, save, stop
         )
     finally:
@@ -265,7 +348,7 @@ def run(
             err.print(f"Stopped. Saved the training state to {last_path}", soft_wrap=True)
             err.print(f"Resume with: {command}", soft_wrap=True, markup=False)
         return code
-    b = train.best_epoch(s.history)
+    b = training.best_epoch(s.history)
     example = corp.example or "..."
     nxt = shlex.join(
         ["lstm", "predict", _prompt_hint(example, corp.tokenizer, corp.vocab)]
@@ -284,7 +367,7 @@ def run(
         display.json({"event": "done", **summary})
     elif mode == "quiet":
         console.print(str(out), markup=False)
-    else:
+    elif mode == "rich":
         render.train_summary(console, summary)
     return 0
 

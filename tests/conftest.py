@@ -38,22 +38,53 @@ def numerical_grad():
 
 
 @pytest.fixture
+def lstm_home(tmp_path, monkeypatch):
+    """A model folder of the test's own (``lstm train`` remembers its last model there)."""
+    monkeypatch.setenv("LSTM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LSTM_MODEL", raising=False)
+    return tmp_path / "home"
+
+
+EN_VOCAB = ["<eos>", "<unk>", "the", "cat", "sat", "on", "mat", "mari", "likes", "cake", "."]
+
+
+def _random_model(path, vocab=EN_VOCAB, tokenizer=None, layers=2, seed=0, example="the cat"):
+    """Save a small model with random weights (6 units; the space tokenizer unless given):
+    fast and deterministic, for what needs a model file but not a trained one."""
+    from lstmcli import checkpoint, model
+
+    cfg = model.ModelConfig(vocab_size=len(vocab), embed_size=6, hidden_size=6, num_layers=layers)
+    params = model.init_params(cfg, np.random.default_rng(seed))
+    tokenizer = tokenizer or {"name": "space", "options": {}}
+    checkpoint.save(
+        path, checkpoint.Checkpoint(cfg, params, list(vocab), tokenizer, example=example)
+    )
+    return path
+
+
+@pytest.fixture
+def random_model():
+    """:func:`_random_model`, to save model files of random weights."""
+    return _random_model
+
+
+@pytest.fixture
 def roundtrip(tmp_path):
     """Save a training session's resume file as ``lstm train`` does and load it back:
     ``roundtrip(session) -> session``."""
     from lstmcli import checkpoint as C
-    from lstmcli import train
+    from lstmcli import training
 
-    def go(s: train.Session) -> train.Session:
-        extra, resume = train.session_to_checkpoint_parts(s)
+    def go(s: training.Session) -> training.Session:
+        extra, resume = training.session_to_checkpoint_parts(s)
         path = tmp_path / "last.safetensors"
         vocab = [str(i) for i in range(s.config.vocab_size)]
         C.save(path, C.Checkpoint(s.config, s.params, vocab, {"name": "space", "options": {}},
                                   train=s.train.to_dict(), history=s.history, extra=extra,
                                   resume=resume))  # fmt: skip
         ck = C.load(path)
-        tc = train.TrainConfig.from_dict(ck.train)
-        return train.session_from_checkpoint(ck.params, ck.config, tc, ck.resume, ck.extra,
+        tc = training.TrainConfig.from_dict(ck.train)
+        return training.session_from_checkpoint(ck.params, ck.config, tc, ck.resume, ck.extra,
                                              ck.history)  # fmt: skip
 
     return go

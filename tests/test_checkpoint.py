@@ -193,3 +193,15 @@ def test_mutated_valid_files_load_or_are_refused(tmp_path, pos, byte, cut):
         return
     # a mutation inside tensor data can still load: the result must be a usable model
     assert set(ck.params) == set(M.param_shapes(ck.config))
+
+
+def test_loaded_tensors_are_writable_views_of_one_read(tmp_path):
+    path = tmp_path / "m.safetensors"
+    C.save(path, _ckpt(tie=True, extra={"optim.m.decoder.bias": np.arange(7.0)}))
+    ck = C.load(path)
+    for name, p in ck.params.items():
+        assert p.flags.writeable and p.dtype.byteorder in "<=", name
+    before = ck.params["decoder.bias"].copy()
+    ck.params["encoder.weight"] += 1.0  # training updates the weights in place
+    np.testing.assert_array_equal(ck.params["decoder.bias"], before)  # no aliasing
+    np.testing.assert_array_equal(ck.extra["optim.m.decoder.bias"], np.arange(7.0))

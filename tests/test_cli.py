@@ -129,7 +129,7 @@ def test_model_found_via_env_and_option(corpus, tmp_path, monkeypatch):
         (["train", "{corpus}", "--tokenizer", "klingon"], 1, "klingon"),
         (["train", "{corpus}", "--preset", "huge"], 1, "preset"),
         (["train", "{corpus}", "--batch-size", "100000", "--preset", "tiny"], 1, "batch size"),
-        (["train", "{corpus}", "--embed", "16", "--hidden", "32", "--tie-weights"], 1, "tied"),
+        (["train", "{corpus}", "--embed", "16", "--hidden", "32", "--tie-weights"], 1, "tie"),
         (["predict", "the"], 1, "lstm train"),
         (["eval", "missing.txt"], 1, "no such"),
     ],

@@ -88,3 +88,14 @@ def test_ptb_awd_preset_turns_everything_on():
         assert opts[key], key
     assert opts["optimizer"] == "sgd" and opts["dropout"] == 0.0
     assert presets.resolve("ptb-awd", {"wdrop": 0.0})["wdrop"] == 0.0  # options still win
+
+
+def test_the_python_api_takes_the_same_options(tmp_path):
+    import lstmcli
+
+    m = lstmcli.train(text=TEXT, preset="tiny", epochs=2, optimizer="sgd", lr=1.0,
+                      input_dropout=0.2, weight_drop=0.3, ar=1.0, tar=1.0, weight_decay=1e-4,
+                      vary_seq_len=True, nt_asgd=1, out=tmp_path / "m.safetensors")  # fmt: skip
+    tr = checkpoint.load(tmp_path / "m.safetensors").train
+    assert (tr["dropouti"], tr["wdrop"], tr["nonmono"], tr["vary_seq_len"]) == (0.2, 0.3, 1, True)
+    assert m.config.hidden_size == 32

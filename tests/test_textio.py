@@ -198,3 +198,47 @@ def test_read_text_cleans_aozora_in_auto(tmp_path):
     assert read_text(p) == AOZORA_BODY
     assert read_text(p, fmt="plain") == AOZORA
     assert read_text(p, encoding="cp932", fmt="aozora") == AOZORA_BODY
+
+
+class _Stdin:
+    """Standard input as a pipe (or a terminal) holding ``data``."""
+
+    def __init__(self, data: bytes, tty: bool = False) -> None:
+        import io
+
+        self.buffer = io.BytesIO(data)
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_standard_input_reads_as_a_file(monkeypatch):
+    from lstmcli import textio
+
+    monkeypatch.setattr(sys, "stdin", _Stdin("吾輩は猫である。\r\n".encode("euc-jp")))
+    assert textio.read_stdin() == "吾輩は猫である。\n"
+    monkeypatch.setattr(sys, "stdin", _Stdin(b""))
+    with pytest.raises(DataError, match=r"^standard input is empty; pipe in"):
+        textio.read_stdin()
+    with pytest.raises(DataError, match=r"^the text holds only whitespace; give at least"):
+        textio.clean_text(" \n ")
+    with pytest.raises(DataError, match="format"):
+        textio.clean_text("text", fmt="latex")
+
+
+@pytest.mark.parametrize(
+    ("arg", "data", "tty", "want"),
+    [
+        ("the cat", b"ignored", False, "the cat"),  # TEXT given: standard input untouched
+        ("-", b"the cat\n\n", False, "the cat"),  # echo's newlines dropped
+        (None, b"line one\nline two\n", False, "line one\nline two"),  # piped in
+        (None, b"", False, None),  # nothing piped: no TEXT
+        (None, b"typed", True, None),  # a terminal is never read without -
+    ],
+)
+def test_text_argument(monkeypatch, arg, data, tty, want):
+    from lstmcli import textio
+
+    monkeypatch.setattr(sys, "stdin", _Stdin(data, tty))
+    assert textio.text_argument(arg) == want

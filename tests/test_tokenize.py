@@ -171,3 +171,16 @@ def test_from_spec_behaves_the_same(text):
     for name in ("word", "space", "char"):
         tok = get_tokenizer(name)
         assert from_spec(tok.spec()).tokenize(text) == tok.tokenize(text)
+
+
+def test_one_sudachi_dictionary_per_process_preloaded_in_the_background():
+    code = (
+        "import sys, threading, lstmcli.tokenize as t\n"
+        "t.preload_sudachi()\n"
+        "names = [th.name for th in threading.enumerate()]\n"
+        "a, b = t.get_tokenizer('ja'), t.get_tokenizer('ja-phrase', mode='A')\n"
+        "print('sudachi-preload' in names, a.tokenize_line('モンブランを食べた'),"
+        " t.sudachi_dictionary() is t.sudachi_dictionary())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "['モンブラン',", "'を',", "'食べ',", "'た']", "True"]

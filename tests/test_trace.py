@@ -110,31 +110,6 @@ def test_token_rows_give_guess_and_loss_on_the_next_token():
     assert rows[-1].loss is None
 
 
-# ---- --explain from the real numbers
-
-
-def test_explain_picks_writes_forgets_and_exposures():
-    z = np.zeros(3)
-    i = [z, [0.9, 0.1, 0.5]]
-    g = [z, [0.9, -0.2, -0.8]]  # i·g = .81, −.02, −.40
-    f = [[1, 1, 1], [0.9, 0.02, 0.8]]
-    c = [[0.1, 2.0, 0.3], [0.9, 0.0, -0.2]]  # unit 1 held 2.0 and forgot it
-    o = [z, [0.5, 0.9, 0.9]]
-    h = (np.array(o) * np.tanh(c)).tolist()
-    e = T.explain(fake_trace(i=i, f=f, g=g, o=o, c=c, h=h), 0, 1, 2)[0]
-    assert [n.unit for n in e.wrote] == [0, 2]  # −.02 is below the floor
-    assert e.wrote[0].value == pytest.approx(0.81)
-    assert [n.unit for n in e.forgot] == [1]
-    assert e.forgot[0].value == pytest.approx(-0.98 * 2.0) and e.forgot[0].b == 2.0
-    assert [n.unit for n in e.exposed] == [0, 2]
-    assert e.exposed[0].value == pytest.approx(0.5 * np.tanh(0.9))
-
-
-def test_explain_rnn_reports_moves():
-    e = T.explain(fake_trace("rnn", h=[[0.0, 0.02], [0.8, 0.02]]), 0, 0, 2)
-    assert e[0].moved == [] and [n.unit for n in e[1].moved] == [0]
-
-
 # ---- choosing gates, units, layers and tokens
 
 
@@ -283,7 +258,49 @@ def test_cli_summary_explain_and_export(model_file, tmp_path):
     r = invoke(model_file, EN_TEXT, "--summary", "--explain", "--export", svg)
     assert r.exit_code == 0, r.output
     assert "whole text" in r.output and "wrote" in r.output and "exposed" in r.output
+    assert " i·g " not in r.output  # the unit numbers only with --units or --top
     assert svg.exists() and "cat" in svg.read_text(encoding="utf-8")
+
+
+def test_cli_explain_numbers_with_units(model_file):
+    r = invoke(model_file, EN_TEXT, "--explain", "--units", "2,4", "--layer", "1")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert sum(line.strip().startswith("u2 i·g") for line in lines) == 8  # one per token
+    assert sum(line.strip().startswith("u4 i·g") for line in lines) == 8
+    assert "layer 0" not in r.output
+
+
+def test_cli_memory_view_and_json(model_file):
+    r = invoke(model_file, EN_TEXT, "--memory", "--layer", "0")
+    assert r.exit_code == 0, r.output
+    assert "layer 0  the memory c at 7 ." in r.output and "units that carry what" in r.output
+    assert "kept" in r.output and "forgot" in r.output and "without it" in r.output
+    r = invoke(model_file, EN_TEXT, "--memory", "--cue", "2", "--width", "120")
+    assert r.exit_code == 0 and "units that carry what 2 cat wrote (chosen with --cue" in r.output
+    obj = json.loads(invoke(model_file, EN_TEXT, "--memory", "--json", "--to", "5").stdout)
+    assert obj["tokens"] == ["<eos>", "the", "cat", "sat", "on"]
+    assert len(obj["layers"]) == 2 and obj["layer_ids"] == [0, 1]
+    for layer in obj["layers"]:
+        kept = np.array(layer["kept"])
+        assert kept.shape == (5, 6) and np.array(layer["written"]).shape == (5, 6)
+        assert np.abs(kept.sum(axis=0) - layer["c"]).max() < 1e-5  # a float32 model
+        assert layer["change_without"][0] is None and len(layer["change_without"]) == 5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--memory", "--cue", "8"], "--cue 8 is outside the text"),
+        (["--memory", "--cue", "5", "--to", "4"], "comes after the memory shown"),
+        (["--cue", "2"], "add --memory"),
+        (["--memory", "--csv", "x.csv"], "use --memory --json"),
+    ],
+)
+def test_cli_memory_errors(model_file, args, message):
+    r = invoke(model_file, EN_TEXT, *args)
+    assert r.exit_code == 1 and message in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1
 
 
 def test_cli_long_text_is_windowed(model_file):
@@ -304,3 +321,8 @@ def test_cli_rnn_shows_h_only(tmp_path, monkeypatch):
     assert invoke(path, EN_TEXT, "--gates", "f").exit_code == 1
     obj = json.loads(invoke(path, EN_TEXT, "--json").stdout)
     assert all(list(layer) == ["h"] for layer in obj["layers"])
+    r = invoke(path, EN_TEXT, "--memory")
+    assert r.exit_code == 1 and "no cell state" in r.output and "--why" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    r = invoke(path, EN_TEXT, "--explain")
+    assert r.exit_code == 0 and "units changed sign" in r.output

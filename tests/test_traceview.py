@@ -19,7 +19,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from lstmcli import checkpoint, model
+from lstmcli import checkpoint, memview, model, why
 from lstmcli import trace as T
 from lstmcli import traceview as V
 from lstmcli.predict import Predictor
@@ -46,12 +46,23 @@ def console(color_system=None, record=False) -> Console:
     )  # fmt: skip
 
 
-def render(color_system=None, cell="lstm", summary=False, explain=False, **picks) -> str:
+def render(
+    color_system=None, cell="lstm", summary=False, explain=False, memory=None, **picks
+) -> str:
     tr = T.record(predictor(cell), JA_TEXT)
     c = console(color_system)
-    fit = None if summary or explain else c.width
-    V.show(c, tr, T.plan(tr, **picks, width=fit, height=40), summary=summary, explain=explain)
+    fit = None if summary or explain or memory else c.width
+    view = T.plan(tr, **picks, width=fit, height=40)
+    numbers = "units" in picks or "top" in picks
+    V.show(c, tr, view, summary=summary, explain=explain, numbers=numbers, memory=memory)
     return c.file.getvalue()
+
+
+def _memory(lo=0, hi=12, cue=None):
+    p = predictor()
+    tr = T.record(p, JA_TEXT)
+    change = why.memory_change_at(p.params, p.config, tr.ids, 1, tr.logits, tr.layers, hi)
+    return memview.Pick(lo, hi, cue, change)
 
 
 CASES = {
@@ -61,6 +72,9 @@ CASES = {
     "gch_truecolor": lambda: render("truecolor", gates="g,c,h", top=4, stop=5),
     "summary_plain": lambda: render(summary=True),
     "explain_plain": lambda: render(explain=True, start=3, stop=7),
+    "explain_units_plain": lambda: render(explain=True, units="4,16", layer=0, stop=4),
+    "memory_plain": lambda: render(memory=_memory(), layer=1),
+    "memory_window_cue_plain": lambda: render(memory=_memory(3, 9, cue=4), start=3, stop=9),
     "rnn_plain": lambda: render(cell="rnn", summary=True, explain=True, stop=4),
     "rnn_tables_plain": lambda: render(cell="rnn", top=5),
 }
@@ -83,6 +97,10 @@ def test_every_cell_prints_its_value_without_colour():
     text = render(gates="f", units="7", layer=0)
     rows = [line.split()[-1] for line in text.splitlines() if re.match(r" *\d+ ", line)]
     assert rows == [V.fmt(float(v)) for v in tr.layers[0]["f"][:, 7]]
+
+
+def test_memview_names_repeated_tokens_by_position():
+    assert memview.names(["<eos>", "の", "麻里", "の"]) == ["<eos>", "の₁", "麻里", "の₃"]
 
 
 def test_fmt():

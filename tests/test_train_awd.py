@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmcli import train
+from lstmcli import training
 from lstmcli.errors import LstmError
 from lstmcli.model import ModelConfig
 
@@ -34,10 +34,10 @@ def _session(**over):
     kw = dict(batch_size=4, seq_len=8, epochs=5, optimizer="sgd", lr=2.0, seed=3, patience=None,
               decay_on_plateau=False, **EVERYTHING)  # fmt: skip
     kw.update(over)
-    return train.Session.start(mc, train.TrainConfig(**kw))
+    return training.Session.start(mc, training.TrainConfig(**kw))
 
 
-def _assert_same(a: train.Session, b: train.Session) -> None:
+def _assert_same(a: training.Session, b: training.Session) -> None:
     for k in a.params:
         np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
     assert a.history == [{**h, "seconds": a.history[i]["seconds"],
@@ -53,7 +53,7 @@ def _assert_same(a: train.Session, b: train.Session) -> None:
 @pytest.fixture(scope="module")
 def whole():
     s = _session()
-    assert train.run_training(s, TRAIN, VALID) == "finished"
+    assert training.run_training(s, TRAIN, VALID) == "finished"
     return s
 
 
@@ -69,11 +69,11 @@ def test_the_run_uses_every_option(whole):
 
 def test_resume_at_every_epoch_gives_the_same_run(whole, roundtrip):
     s = _session(epochs=1)
-    train.run_training(s, TRAIN, VALID)
+    training.run_training(s, TRAIN, VALID)
     for epochs in range(2, 6):
         s = roundtrip(s)
-        s.train = train.TrainConfig.from_dict({**s.train.to_dict(), "epochs": epochs})
-        train.run_training(s, TRAIN, VALID)
+        s.train = training.TrainConfig.from_dict({**s.train.to_dict(), "epochs": epochs})
+        training.run_training(s, TRAIN, VALID)
     _assert_same(whole, s)
 
 
@@ -84,10 +84,10 @@ def test_resume_in_the_middle_of_epochs_gives_the_same_run(whole, roundtrip, sto
     s = _session()
     for stop in stops:
         done = lambda s=s, stop=stop: s.step >= stop  # noqa: E731
-        outcome = train.run_training(s, TRAIN, VALID, should_stop=done)
+        outcome = training.run_training(s, TRAIN, VALID, should_stop=done)
         assert outcome == "interrupted" and s.step == stop and s.window > 0
         s = roundtrip(s)
-    assert train.run_training(s, TRAIN, VALID) == "finished"
+    assert training.run_training(s, TRAIN, VALID) == "finished"
     _assert_same(whole, s)
 
 
@@ -95,7 +95,7 @@ def test_validation_and_the_saved_model_use_the_average(whole):
     s = whole
     assert s.model_params() is s.asgd.ax
     assert any(not np.array_equal(s.asgd.ax[k], s.params[k]) for k in s.params)
-    loss, _ = train.evaluate(s.asgd.ax, s.config, VALID, s.train.eval_batch_size, 8)
+    loss, _ = training.evaluate(s.asgd.ax, s.config, VALID, s.train.eval_batch_size, 8)
     assert s.history[-1]["valid_loss"] == pytest.approx(loss, rel=1e-12)
 
 
@@ -109,15 +109,15 @@ def test_learning_rate_follows_the_window_length(monkeypatch):
         real_step(params, grads, scale)
 
     lengths = []
-    real_loss = train.model.loss_and_grads
+    real_loss = training.model.loss_and_grads
 
     def loss_spy(params, cfg, x, *a, **kw):
         lengths.append(len(x))
         return real_loss(params, cfg, x, *a, **kw)
 
     monkeypatch.setattr(s.optimizer, "step", spy)
-    monkeypatch.setattr(train.model, "loss_and_grads", loss_spy)
-    train.run_training(s, TRAIN, None)
+    monkeypatch.setattr(training.model, "loss_and_grads", loss_spy)
+    training.run_training(s, TRAIN, None)
     assert len(set(lengths)) > 2
     assert seen == [pytest.approx(2.0 * T / 8) for T in lengths]
     assert s.optimizer.lr == 2.0  # the schedule's rate, between steps
@@ -128,25 +128,25 @@ def test_everything_off_is_the_plain_path(monkeypatch):
     s = _session(**{k: type(v)() for k, v in EVERYTHING.items()}, epochs=1)
     assert s.train.regularizers() is None and s.asgd is None
     regs = []
-    real = train.model.loss_and_grads
+    real = training.model.loss_and_grads
 
     def spy(*a, **kw):
         regs.append(a[7] if len(a) > 7 else kw.get("reg"))
         return real(*a, **kw)
 
-    monkeypatch.setattr(train.model, "loss_and_grads", spy)
-    train.run_training(s, TRAIN, VALID)
+    monkeypatch.setattr(training.model, "loss_and_grads", spy)
+    training.run_training(s, TRAIN, VALID)
     assert regs and set(regs) == {None}
     assert "averaged" not in s.history[0]
 
 
 def test_nt_asgd_needs_sgd_and_options_are_checked():
     with pytest.raises(LstmError, match="--optimizer sgd"):
-        train.TrainConfig(optimizer="adam", nonmono=3)
+        training.TrainConfig(optimizer="adam", nonmono=3)
     with pytest.raises(LstmError, match="dropoute"):
-        train.TrainConfig(dropoute=1.5)
+        training.TrainConfig(dropoute=1.5)
     with pytest.raises(LstmError, match="weight decay"):
-        train.TrainConfig(wdecay=-1.0)
+        training.TrainConfig(wdecay=-1.0)
     # an older training state without the new settings loads with all of them off
-    old = {k: v for k, v in train.TrainConfig().to_dict().items() if k not in EVERYTHING}
-    assert train.TrainConfig.from_dict(old).regularizers() is None
+    old = {k: v for k, v in training.TrainConfig().to_dict().items() if k not in EVERYTHING}
+    assert training.TrainConfig.from_dict(old).regularizers() is None

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lstmcli import data, optim, train
+from lstmcli import data, optim, training
 from lstmcli.errors import DataError, LstmError
 from lstmcli.model import ModelConfig
 
@@ -25,13 +25,13 @@ def _session(dropout=0.1, **over):
     mc = ModelConfig(vocab_size=12, embed_size=8, hidden_size=8, num_layers=2, dropout=dropout)
     kw = dict(batch_size=4, seq_len=6, epochs=2, optimizer="adam", lr=0.01, seed=3, patience=None)
     kw.update(over)
-    return train.Session.start(mc, train.TrainConfig(**kw))
+    return training.Session.start(mc, training.TrainConfig(**kw))
 
 
 def test_tiny_model_overfits_tiny_corpus():
     s = _session(epochs=15, lr=0.02, dropout=0.0)
     ids = _ids(noise=0.0)
-    train.run_training(s, ids, ids[:200])
+    training.run_training(s, ids, ids[:200])
     first, last = s.history[0], s.history[-1]
     assert first["train_ppl"] > 3
     assert last["train_ppl"] < 1.1 and last["valid_ppl"] < 1.3  # valid: streams start cold
@@ -40,10 +40,10 @@ def test_tiny_model_overfits_tiny_corpus():
 def test_events_and_history():
     events = []
     s = _session()
-    outcome = train.run_training(s, _ids(), _ids(200, seed=1), on_event=events.append)
+    outcome = training.run_training(s, _ids(), _ids(200, seed=1), on_event=events.append)
     assert outcome == "finished"
-    steps = [e for e in events if isinstance(e, train.StepEvent)]
-    epochs = [e for e in events if isinstance(e, train.EpochEvent)]
+    steps = [e for e in events if isinstance(e, training.StepEvent)]
+    epochs = [e for e in events if isinstance(e, training.EpochEvent)]
     assert len(epochs) == 2 and [h["epoch"] for h in s.history] == [1, 2]
     n_windows = data.num_windows(data.batchify(_ids(), 4), 6)
     assert len(steps) == 2 * n_windows and steps[-1].step == 2 * n_windows
@@ -54,13 +54,13 @@ def test_events_and_history():
 def test_resume_after_an_epoch_gives_the_same_weights(roundtrip, optimizer):
     ids, valid = _ids(), _ids(200, seed=1)
     whole = _session(optimizer=optimizer)
-    train.run_training(whole, ids, valid)
+    training.run_training(whole, ids, valid)
 
     part = _session(optimizer=optimizer, epochs=1)
-    train.run_training(part, ids, valid)
+    training.run_training(part, ids, valid)
     resumed = roundtrip(part)
-    resumed.train = train.TrainConfig.from_dict({**resumed.train.to_dict(), "epochs": 2})
-    train.run_training(resumed, ids, valid)
+    resumed.train = training.TrainConfig.from_dict({**resumed.train.to_dict(), "epochs": 2})
+    training.run_training(resumed, ids, valid)
     for k in whole.params:
         np.testing.assert_array_equal(whole.params[k], resumed.params[k], err_msg=k)
     assert [h["valid_ppl"] for h in resumed.history] == [h["valid_ppl"] for h in whole.history]
@@ -69,7 +69,7 @@ def test_resume_after_an_epoch_gives_the_same_weights(roundtrip, optimizer):
 def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(roundtrip):
     ids, valid = _ids(), _ids(200, seed=1)
     whole = _session()
-    train.run_training(whole, ids, valid)
+    training.run_training(whole, ids, valid)
 
     part = _session()
     calls = {"n": 0}
@@ -79,7 +79,7 @@ def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(roundtrip):
         return calls["n"] >= 7
 
     saved = {}
-    outcome = train.run_training(
+    outcome = training.run_training(
         part,
         ids,
         valid,
@@ -89,7 +89,7 @@ def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(roundtrip):
     assert outcome == "interrupted" and part.step == 7 and saved["last"] == 7
     resumed = roundtrip(part)
     assert resumed.window == 7 and resumed.state is not None
-    train.run_training(resumed, ids, valid)
+    training.run_training(resumed, ids, valid)
     for k in whole.params:
         np.testing.assert_array_equal(whole.params[k], resumed.params[k], err_msg=k)
 
@@ -97,15 +97,15 @@ def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(roundtrip):
 def test_non_finite_steps_are_rolled_back_then_give_up(monkeypatch):
     s = _session()
     before = {k: v.copy() for k, v in s.params.items()}
-    real = train.model.loss_and_grads
+    real = training.model.loss_and_grads
 
     def nan_loss(*a, **kw):
         _, grads, st = real(*a, **kw)
         return math.nan, grads, st
 
-    monkeypatch.setattr(train.model, "loss_and_grads", nan_loss)
+    monkeypatch.setattr(training.model, "loss_and_grads", nan_loss)
     with pytest.raises(LstmError, match="NaN"):
-        train.run_training(s, _ids(), None)
+        training.run_training(s, _ids(), None)
     for k in before:  # no update was applied
         np.testing.assert_array_equal(before[k], s.params[k])
     assert s.schedule.lr < 0.01
@@ -125,7 +125,7 @@ def test_schedule_decays_after_epoch_n_and_on_plateau():
 
 def test_max_steps_stops_early():
     s = _session(max_steps=5, epochs=10)
-    assert train.run_training(s, _ids(), None) == "max-steps"
+    assert training.run_training(s, _ids(), None) == "max-steps"
     assert s.step == 5 and len(s.history) == 1
 
 
@@ -136,15 +136,15 @@ def test_corpus_too_small_for_the_batch_says_how_small():
 
 def test_train_config_rejects_impossible_values():
     with pytest.raises(LstmError, match="learning rate"):
-        train.TrainConfig(lr=-1)
+        training.TrainConfig(lr=-1)
     with pytest.raises(LstmError, match="seq_len"):
-        train.TrainConfig(seq_len=0)
+        training.TrainConfig(seq_len=0)
 
 
 def test_evaluate_scores_every_token_once_in_one_stream():
     s = _session()
     ids = _ids(101)
-    loss, n = train.evaluate(s.params, s.config, ids, batch_size=1, seq_len=7)
+    loss, n = training.evaluate(s.params, s.config, ids, batch_size=1, seq_len=7)
     assert n == 100 and loss > 0
-    loss2, n2 = train.evaluate(s.params, s.config, ids, batch_size=1, seq_len=50)
+    loss2, n2 = training.evaluate(s.params, s.config, ids, batch_size=1, seq_len=50)
     assert n2 == 100 and abs(loss - loss2) < 1e-5  # the window length does not matter
