@@ -1,6 +1,7 @@
 """Penn Treebank from scratch: train a preset, evaluate on test, write BENCHMARKS.md.
 
-For each preset given (default: zaremba-small and ptb-fast) this runs, as a user would::
+For each preset given (default: zaremba-small, ptb-fast and ptb-awd) this runs, as a user
+would::
 
     lstm train ptb.train.txt --valid ptb.valid.txt --preset NAME \
         --out runs/ptb-NAME.safetensors --json
@@ -8,12 +9,13 @@ For each preset given (default: zaremba-small and ptb-fast) this runs, as a user
 
 and records epochs, wall time, training tokens/s, the best valid and the test perplexity and
 the peak memory of the training process in ``bench/results/ptb-NAME.json``. Then it writes
-``BENCHMARKS.md`` from every result present, next to the published reference figures.
+``BENCHMARKS.md`` from every result present, next to the published reference figures, with
+the ablation of ``bench/ptb_ablation.py`` when its results are there.
 
 The data is read where it lies (``$PTB_DIR``, default ``../shared/data/ptb`` beside the
 repository); it is never copied into the project. Run::
 
-    python bench/ptb.py                       # both presets, about 1.5 hours on 2 cores
+    python bench/ptb.py                       # the three presets, about 2.5 hours on 2 cores
     python bench/ptb.py zaremba-small         # one preset
     python bench/ptb.py --table-only          # rewrite BENCHMARKS.md from saved results
 """
@@ -41,6 +43,9 @@ REFERENCES = [
     ("Interpolated Kneser-Ney 3-gram (Mikolov 2012)", "—", "148.3"),
     ("Zaremba et al. 2014, non-regularized small LSTM (2×200)", "120.7", "114.5"),
     ("PyTorch word_language_model, 2×200, dropout 0.2, tied, 40 epochs", "—", "87.17"),
+    ("Zaremba et al. 2014, medium regularized LSTM (2×650, 20M parameters)", "86.2", "82.7"),
+    ("PyTorch word_language_model, 2×650, dropout 0.5, tied, 40 epochs", "—", "75.96"),
+    ("Merity et al. 2017, AWD-LSTM (3 layers, 1150 units, 24M parameters)", "60.0", "57.3"),
 ]
 
 
@@ -51,10 +56,14 @@ def _relative(command: str) -> str:
     )
 
 
-def run_preset(preset: str) -> dict:
-    out = ROOT / "runs" / f"ptb-{preset}.safetensors"
+def run_preset(preset: str, extra: tuple[str, ...] = (), name: str | None = None,
+               results: Path = RESULTS) -> dict:  # fmt: skip
+    """Train ``preset`` (with ``extra`` options) and evaluate on test; the figures go to
+    ``results/NAME.json`` (NAME: ``ptb-PRESET`` unless given) and are returned."""
+    name = name or f"ptb-{preset}"
+    out = ROOT / "runs" / f"{name}.safetensors"
     train_cmd = ["lstm", "train", str(PTB / "ptb.train.txt"), "--valid", str(PTB / "ptb.valid.txt"),
-                 "--preset", preset, "--out", str(out), "--json"]  # fmt: skip
+                 "--preset", preset, *extra, "--out", str(out), "--json"]  # fmt: skip
     eval_cmd = ["lstm", "eval", str(PTB / "ptb.test.txt"), "--model", str(out), "--json"]
     env = {**os.environ, "LSTM_HOME": str(ROOT / "runs")}
     t0 = time.perf_counter()
@@ -84,12 +93,13 @@ def run_preset(preset: str) -> dict:
         "history": [
             {k: e[k] for k in ("epoch", "train_ppl", "valid_ppl", "lr", "seconds")} for e in epochs
         ],
+        "averaged_from_epoch": next((e["epoch"] for e in epochs if e.get("averaged")), None),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"ptb-{preset}.json").write_text(json.dumps(result, indent=1) + "\n")
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
 
@@ -124,12 +134,43 @@ def write_table() -> None:
             lines += ["", f"  {r['note']}"]
     lines += ["", "Per-epoch history: `lstm info runs/ptb-PRESET.safetensors`, or",
               "`bench/results/ptb-PRESET.json`.", ""]  # fmt: skip
+    lines += ablation_table()
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+def ablation_table(results: Path = RESULTS) -> list[str]:
+    """The BENCHMARKS.md section for ``bench/ptb_ablation.py``'s results (none: no lines)."""
+    rows = sorted((json.loads(p.read_text()) for p in results.glob("ablation-*.json")),
+                  key=lambda r: r["order"])  # fmt: skip
+    if not rows:
+        return []
+    full = next((r for r in rows if r["variant"] == "full"), None)
+    lines = [
+        f"## Ablation of `--preset ptb-awd` ({rows[0]['minutes']:g} minutes of training each)",
+        "",
+        "Made by `python bench/ptb_ablation.py`: the preset, then the preset with one",
+        "regulariser turned off, each trained for the same time and scored as above.",
+        "",
+        "| variant | options | epochs | tokens/s | averaged from | valid ppl | Δ valid | test |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        delta = "—" if full in (None, r) else f"{r['best_valid_ppl'] - full['best_valid_ppl']:+.2f}"
+        avg = r.get("averaged_from_epoch")
+        lines.append(
+            f"| {r['variant']} | `{' '.join(r['options']) or '—'}` | {r['epochs']} | "
+            f"{r['tokens_per_s']:,.0f} | {'—' if avg is None else f'epoch {avg}'} | "
+            f"{r['best_valid_ppl']:.2f} | {delta} | {r['test_ppl']:.2f} |"
+        )
+    lines += ["", f"Commands ({rows[0]['machine']}, {rows[0]['date']}), each variant adding its "
+              "options to the first:", "", f"```\n{rows[0]['commands'][0]}\n```",
+              f"```\n{rows[0]['commands'][1]}\n```", ""]  # fmt: skip
+    return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("presets", nargs="*", default=["zaremba-small", "ptb-fast"])
+    ap.add_argument("presets", nargs="*", default=["zaremba-small", "ptb-fast", "ptb-awd"])
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     if not args.table_only:

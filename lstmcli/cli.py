@@ -92,7 +92,7 @@ def train(
     preset: Annotated[
         str | None,
         typer.Option(
-            help="Option set: default, tiny, zaremba-small, ptb-fast.",
+            help="Option set: default, tiny, zaremba-small, ptb-fast, ptb-awd.",
             autocompletion=completer("lstmcli.presets:PRESETS"),
         ),
     ] = None,
@@ -139,7 +139,10 @@ def train(
     ] = None,
     dropout: Annotated[
         float | None,
-        typer.Option(help="Dropout between layers, in [0, 1).", callback=dropout_value),
+        typer.Option(
+            help="Per-step dropout on embeddings, between layers, before the decoder.",
+            callback=dropout_value,
+        ),
     ] = None,
     tie_weights: Annotated[
         bool | None,
@@ -159,6 +162,96 @@ def train(
         float | None,
         typer.Option(
             "--forget-bias", help="Added to the LSTM forget-gate bias at the start (e.g. 1)."
+        ),
+    ] = None,
+    input_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--input-dropout",
+            "--dropouti",
+            help="Locked dropout on the embeddings, one mask per stream and window (= --dropouti).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    hidden_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--hidden-dropout",
+            "--dropouth",
+            help="Locked dropout between layers (= --dropouth).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    output_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--output-dropout",
+            "--dropouto",
+            help="Locked dropout before the decoder (= --dropouto; AWD-LSTM's --dropout).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    word_dropout: Annotated[
+        float | None,
+        typer.Option(
+            "--word-dropout",
+            "--dropoute",
+            help="Embedding dropout: whole words dropped for a window (= --dropoute).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    weight_drop: Annotated[
+        float | None,
+        typer.Option(
+            "--weight-drop",
+            "--wdrop",
+            help="DropConnect on the recurrent weights W_hh, one mask per window (= --wdrop).",
+            callback=dropout_value,
+        ),
+    ] = None,
+    ar: Annotated[
+        float | None,
+        typer.Option(
+            "--ar",
+            "--alpha",
+            min=0,
+            help="Activation regularisation: loss + α·mean(h²) of the top layer (= --alpha).",
+        ),
+    ] = None,
+    tar: Annotated[
+        float | None,
+        typer.Option(
+            "--tar",
+            "--beta",
+            min=0,
+            help="Temporal AR: loss + β·mean((h_t − h_{t−1})²) of the top layer (= --beta).",
+        ),
+    ] = None,
+    weight_decay: Annotated[
+        float | None,
+        typer.Option(
+            "--weight-decay",
+            "--wdecay",
+            min=0,
+            help="Weight decay λ: L2 with sgd, decoupled (AdamW) with adam (= --wdecay).",
+        ),
+    ] = None,
+    vary_seq_len: Annotated[
+        bool | None,
+        typer.Option(
+            "--vary-seq-len/--fixed-seq-len",
+            help="Draw each window's length around --seq-len (lr scaled by T / mean).",
+            show_default=False,
+        ),
+    ] = None,
+    nt_asgd: Annotated[
+        int | None,
+        typer.Option(
+            "--nt-asgd",
+            "--nonmono",
+            min=0,
+            help="NT-ASGD (sgd): average the weights from when validation is worse than the "
+            "best of more than N epochs before (= --nonmono; 0: off).",
         ),
     ] = None,
     seed: Annotated[
@@ -231,6 +324,10 @@ def train(
 
         lstm train ptb.train.txt --valid ptb.valid.txt --preset zaremba-small
 
+        lstm train ptb.train.txt --valid ptb.valid.txt --preset ptb-awd
+
+        lstm train novel.txt --optimizer sgd --lr 20 --dropouti 0.4 --wdrop 0.5 --nt-asgd 2
+
         cat notes/*.txt | lstm train - --out notes.safetensors
     """
     from lstmcli import trainjob
@@ -241,7 +338,10 @@ def train(
             tie_weights=tie_weights, init_scale=init_scale, forget_bias=forget_bias,
             seq_len=seq_len, batch_size=batch_size, epochs=epochs, max_steps=max_steps,
             max_minutes=max_minutes, lr=lr, optimizer=optimizer, clip=clip, seed=seed,
-            tokenizer=tokenizer, min_freq=min_freq, max_vocab=max_vocab,
+            input_dropout=input_dropout, hidden_dropout=hidden_dropout,
+            output_dropout=output_dropout, word_dropout=word_dropout, weight_drop=weight_drop,
+            ar=ar, tar=tar, weight_decay=weight_decay, vary_seq_len=vary_seq_len,
+            nt_asgd=nt_asgd, tokenizer=tokenizer, min_freq=min_freq, max_vocab=max_vocab,
             val_fraction=val_fraction,
         )
     )  # fmt: skip
@@ -435,6 +535,11 @@ def info(
     for key in ("optimizer", "lr", "batch_size", "seq_len", "epochs", "clip"):
         if key in tr:
             summary[key.replace("_", " ")] = tr[key]
+    from lstmcli.render import regularizer_text
+    from lstmcli.trainjob import regularizer_summary
+
+    if reg := regularizer_summary(tr):
+        summary["regularise"] = regularizer_text(reg)
     if tr.get("data", {}).get("corpus"):
         summary["corpus"] = tr["data"]["corpus"]
     b = best_epoch(ck.history)

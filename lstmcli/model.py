@@ -13,7 +13,9 @@ optimiser, the gradient check and the checkpoint::
     decoder.bias        (V,)
 
 Loss: mean cross-entropy per token, perplexity = exp(loss). Inverted dropout (training
-only) on the embeddings, between layers and before the decoder, as in that model.
+only) on the embeddings, between layers and before the decoder, as in that model. The
+regularisers of AWD-LSTM (locked dropout, embedding dropout, weight drop, AR, TAR; see
+:mod:`lstmcli.regularize`) join in when :func:`loss_and_grads` is given them.
 
 Here the model runs over windows, for training and evaluation (:func:`loss_and_grads`,
 :func:`window_loss`): time-major ids (T, B), state carried in and out, gradients exact
@@ -28,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lstmcli import cells
+from lstmcli import cells, regularize
 from lstmcli.errors import LstmError
 from lstmcli.workspace import Workspace
 
@@ -150,21 +152,12 @@ def zero_state(cfg: ModelConfig, batch_size: int) -> State:
     ]
 
 
-def _dropout_mask(
-    rng: np.random.Generator, shape: tuple[int, ...], p: float, dt: np.dtype, out: np.ndarray
-) -> np.ndarray:
-    """Inverted-dropout mask: 0 with probability p, else 1/(1 − p)."""
-    rng.random(shape, dtype=dt, out=out)
-    np.greater_equal(out, p, out=out)  # bools stored as 0.0 / 1.0
-    out *= 1.0 / (1.0 - p)
-    return out
-
-
 class _Forward(NamedTuple):
     caches: list
     masks: list  # dropout masks per dropout site, or None
     top: np.ndarray  # (T·B, H) decoder input
     state: State
+    W_hh: list  # the recurrent weights each layer ran with (weight-dropped or the params)
 
 
 def _forward(
@@ -174,22 +167,31 @@ def _forward(
     state: State,
     ws: Workspace,
     rng: np.random.Generator | None,
+    rm: regularize.Masks | None = None,
 ) -> _Forward:
-    """Embedding and recurrent layers over a window x (T, B); dropout when rng is given."""
+    """Embedding and recurrent layers over a window x (T, B); dropout when rng is given,
+    the regularisers' masks when ``rm`` is."""
     T, B = x.shape
     dt = np.dtype(cfg.dtype)
     p = cfg.dropout if rng is not None else 0.0
     emb = ws.get("emb", (T, B, cfg.embed_size), dt)
     np.take(params["encoder.weight"], x, axis=0, out=emb)  # (T, B, E)
+    if rm is not None and rm.words is not None:  # embedding dropout: ẽ_t = w[x_t]·E[x_t]
+        emb *= rm.words[x][..., None]
     masks: list = []
     inp = emb
-    caches, new_state = [], []
+    caches, new_state, W_used = [], [], []
     for k in range(cfg.num_layers):
         if p > 0:  # dropout on this layer's input (a copy: the layer below keeps its output)
-            m = _dropout_mask(rng, inp.shape, p, dt, ws.get(f"mask{k}", inp.shape, dt))
+            m = regularize.dropout_mask(rng, inp.shape, p, dt, ws.get(f"mask{k}", inp.shape, dt))
             inp = np.multiply(inp, m, out=ws.get(f"dropped{k}", inp.shape, dt))
             masks.append(m)
+        if rm is not None and rm.locked[k] is not None:  # locked: one (B, D) mask for all t
+            inp = np.multiply(inp, rm.locked[k], out=ws.get(f"locked{k}", inp.shape, dt))
         W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+        if rm is not None and rm.weight[k] is not None:  # weight drop: W̃_hh = W_hh ⊙ M
+            W_hh = np.multiply(W_hh, rm.weight[k], out=ws.get(f"wdrop{k}", W_hh.shape, dt))
+        W_used.append(W_hh)
         b = params[f"rnn.bias_ih_l{k}"] + params[f"rnn.bias_hh_l{k}"]
         if cfg.cell == "lstm":
             out, hT, cT, cache = cells.lstm_forward(
@@ -203,10 +205,14 @@ def _forward(
         inp = out
     top = inp.reshape(T * B, cfg.hidden_size)
     if p > 0:  # dropout before the decoder, on a copy: the layer output stays in the cache
-        m = _dropout_mask(rng, top.shape, p, dt, ws.get("mask_top", top.shape, dt))
+        m = regularize.dropout_mask(rng, top.shape, p, dt, ws.get("mask_top", top.shape, dt))
         top = np.multiply(top, m, out=ws.get("top", top.shape, dt))
         masks.append(m)
-    return _Forward(caches, masks, top, new_state)
+    if rm is not None and rm.locked[-1] is not None:  # locked dropout before the decoder
+        top3 = top.reshape(T, B, cfg.hidden_size)
+        top = np.multiply(top3, rm.locked[-1], out=ws.get("locked_top", top3.shape, dt))
+        top = top.reshape(T * B, cfg.hidden_size)
+    return _Forward(caches, masks, top, new_state, W_used)
 
 
 def _logits(params: Params, top: np.ndarray, ws: Workspace) -> np.ndarray:
@@ -285,11 +291,15 @@ class Grads(dict):
     non-zero: for an embedding not tied to the decoder, the T·B tokens looked up in the
     window. The optimisers and the global norm visit just those rows; everything else may
     read the dense arrays as usual.
+
+    ``penalty`` is the AR + TAR term of the window (0 without them): the gradients are
+    those of the objective ``loss + penalty``.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], rows: dict[str, np.ndarray] | None = None):
         super().__init__(arrays)
         self.rows = rows or {}
+        self.penalty = 0.0
 
 
 def loss_and_grads(
@@ -300,18 +310,23 @@ def loss_and_grads(
     state: State,
     ws: Workspace,
     rng: np.random.Generator | None = None,
+    reg: regularize.Regularizers | None = None,
 ) -> tuple[float, Grads, State]:
     """Mean cross-entropy of a window and the exact gradient of every parameter.
 
     x, y: (T, B) int ids, y the next token of x. state: carried in from the previous
     window (its gradient is stopped at the window edge). rng: dropout masks; None turns
-    dropout off. Returns (loss, grads, new state); grads live in ``ws`` and are
+    dropout off. reg: AWD-LSTM's regularisers, their masks drawn from rng first (AR and
+    TAR apply even without rng); their penalty is in ``grads.penalty``. Returns (loss,
+    grads, new state); loss is the cross-entropy alone; grads live in ``ws`` and are
     overwritten by the next call.
     """
     T, B = x.shape
     N = T * B
     dt = np.dtype(cfg.dtype)
-    fw = _forward(params, cfg, x, state, ws, rng if cfg.dropout > 0 else None)
+    masked = reg is not None and reg.dropouts and rng is not None
+    rm = regularize.draw_masks(reg, cfg, B, rng, ws) if masked else None
+    fw = _forward(params, cfg, x, state, ws, rng if cfg.dropout > 0 else None, rm)
     # softmax + cross-entropy; its gradient (p − onehot(y)) / N is r[:, None] · e
     e = _logits(params, fw.top, ws)
     nll, r = _softmax_xent(e, params["decoder.bias"], y.reshape(N), grad_scale=1.0 / N)
@@ -330,12 +345,19 @@ def loss_and_grads(
     dtop = ws.get("dtop", (N, cfg.hidden_size), dt)
     np.matmul(e, W_d, out=dtop)  # (N, H)
     dtop *= r[:, None]
+    penalty = 0.0
+    if reg is not None and reg.alpha:  # AR on the decoder's (dropped) input
+        penalty += regularize.activation_penalty(fw.top, reg.alpha, dtop, ws)
     masks = list(fw.masks)
     if masks:
         dtop *= masks.pop()
     dh = dtop.reshape(T, B, cfg.hidden_size)
+    if rm is not None and rm.locked[-1] is not None:
+        dh *= rm.locked[-1]
+    if reg is not None and reg.beta:  # TAR on the last layer's output before dropout
+        penalty += regularize.temporal_penalty(fw.caches[-1].h[1:], reg.beta, dh, ws)
     for k in range(cfg.num_layers - 1, -1, -1):
-        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], params[f"rnn.weight_hh_l{k}"]
+        W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], fw.W_hh[k]
         g = cells.CellGrads(
             grads[f"rnn.weight_ih_l{k}"], grads[f"rnn.weight_hh_l{k}"], grads[f"rnn.bias_ih_l{k}"]
         )
@@ -344,6 +366,13 @@ def loss_and_grads(
         grads[f"rnn.bias_hh_l{k}"][...] = g.db  # b_ih and b_hh enter as one sum
         if masks:
             dh *= masks.pop()
+        if rm is not None:
+            if rm.weight[k] is not None:
+                np.multiply(g.dW_hh, rm.weight[k], out=g.dW_hh)  # ∂L/∂W_hh = M ⊙ ∂L/∂W̃_hh
+            if rm.locked[k] is not None:
+                dh *= rm.locked[k]
+    if rm is not None and rm.words is not None:
+        dh *= rm.words[x][..., None]  # only the kept words' rows get a gradient
     # embedding: add each position's input gradient into the row it looked up
     dE = grads["encoder.weight"]
     if cfg.tie_weights:  # dE already holds the decoder's dense gradient
@@ -355,6 +384,7 @@ def loss_and_grads(
         rows = scatter_add_rows(dE, x.reshape(N), dh.reshape(N, cfg.embed_size))
         last[rows] = True
         grads.rows["encoder.weight"] = rows
+    grads.penalty = penalty
     return loss, grads, fw.state
 
 

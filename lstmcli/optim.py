@@ -2,6 +2,13 @@
 
 Parameters, gradients and optimiser state are dicts with the same keys, so every
 operation here is one loop over names and knows nothing of the model's structure.
+
+Weight decay λ (off by default) is L2 for SGD, as in ``torch.optim.SGD(weight_decay=λ)``,
+and decoupled for Adam, as in ``torch.optim.AdamW``; the clip factor applies to the loss
+gradient only, which is clipped before the decay joins in::
+
+    SGD:   p ← p − lr·(scale·g + λ·p)  =  (1 − lr·λ)·p − lr·scale·g
+    Adam:  p ← (1 − lr·λ)·p − lr·m̂ / (√v̂ + ε)
 """
 
 from __future__ import annotations
@@ -56,13 +63,20 @@ def clip_grads(grads: Arrays, max_norm: float) -> float:
     return norm
 
 
+def _decay(params: Arrays, factor: float) -> None:
+    """p ← factor·p for every parameter (weight decay's shrink step)."""
+    for p in params.values():
+        p *= p.dtype.type(factor)
+
+
 class SGD:
-    """Plain stochastic gradient descent: p ← p − lr·g."""
+    """Stochastic gradient descent: p ← p − lr·g (with L2 weight decay λ: g + λp)."""
 
     name = "sgd"
 
-    def __init__(self, lr: float) -> None:
+    def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         self.lr = lr
+        self.weight_decay = weight_decay
         self.t = 0
 
     def step(self, params: Arrays, grads: Arrays, scale: float = 1.0) -> None:
@@ -71,6 +85,8 @@ class SGD:
         ``grads`` serve as scratch: they are overwritten. A gradient known to be zero
         outside a few rows (``model.Grads.rows``) updates just those rows.
         """
+        if self.weight_decay:  # every row decays, also where a sparse gradient is zero
+            _decay(params, 1.0 - self.lr * self.weight_decay)
         rows = _sparse_rows(grads)
         for name, p in params.items():
             r = rows.get(name)  # the rows that can be non-zero (distinct), or None: all
@@ -93,14 +109,22 @@ class Adam:
     """Adam (Kingma & Ba 2015) with bias correction::
 
     m ← β₁m + (1 − β₁)g    v ← β₂v + (1 − β₂)g²    p ← p − lr·m̂ / (√v̂ + ε)
+
+    and with weight decay λ, decoupled (AdamW, Loshchilov & Hutter 2019): p ← (1 − lr·λ)·p
+    before that update.
     """
 
     name = "adam"
 
     def __init__(
-        self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
     ) -> None:
         self.lr, self.betas, self.eps = lr, betas, eps
+        self.weight_decay = weight_decay
         self.t = 0
         self.m: Arrays = {}
         self.v: Arrays = {}
@@ -113,6 +137,8 @@ class Adam:
         # fold both bias corrections into the step size
         lr_t = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         eps_t = self.eps * math.sqrt(1 - b2**self.t)
+        if self.weight_decay:
+            _decay(params, 1.0 - self.lr * self.weight_decay)
         for name, p in params.items():
             g = grads[name]
             if name not in self.m:
@@ -150,11 +176,11 @@ class Adam:
 OPTIMIZERS = ("sgd", "adam")
 
 
-def make_optimizer(name: str, lr: float) -> SGD | Adam:
+def make_optimizer(name: str, lr: float, weight_decay: float = 0.0) -> SGD | Adam:
     if name == "sgd":
-        return SGD(lr)
+        return SGD(lr, weight_decay=weight_decay)
     if name == "adam":
-        return Adam(lr)
+        return Adam(lr, weight_decay=weight_decay)
     raise LstmError(f"unknown optimizer {name!r}; use one of: {', '.join(OPTIMIZERS)}")
 
 

@@ -93,6 +93,8 @@ class TrainDisplay:
                 f"{info['batch_size']} × {info['seq_len']} steps, up to {info['epochs']} epochs"
                 + (f" / {info['max_steps']} steps" if info.get("max_steps") else "")
             )
+            if info.get("regularizers"):
+                c.print(f"[bold]regularise[/] {regularizer_text(info['regularizers'])}")
             if info.get("resumed"):
                 c.print(f"[bold]resumed[/]   from {escape(str(info['resumed']))}")
 
@@ -189,6 +191,7 @@ class TrainDisplay:
             return
         self._header()
         mark = " [green]*[/]" if e.improved and e.valid_ppl is not None else ""
+        mark += " [cyan]averaged[/]" if e.averaged else ""
         self.console.print(
             f"{e.epoch:>5}  {fmt_ppl(e.train_ppl):>10}  {fmt_ppl(e.valid_ppl):>10}  "
             f"{e.lr:>9.3g}  {e.tokens_per_s:>9,.0f}  {e.seconds:>8.1f}{mark}"
@@ -196,6 +199,11 @@ class TrainDisplay:
 
     def close(self) -> None:
         self._stop_bar()
+
+
+def regularizer_text(reg: dict) -> str:
+    """``{"weight-drop": 0.3, "vary-seq-len": True}`` → "weight-drop 0.3, vary-seq-len"."""
+    return ", ".join(k if v is True else f"{k} {v:g}" for k, v in reg.items())
 
 
 def train_summary(console: Console, s: dict) -> None:

@@ -7,7 +7,8 @@ CLI sets it). It never prints.
 
 Everything needed to continue exactly where training stopped lives in a
 :class:`Session`: parameters, optimiser, schedule, counters, the recurrent state of an
-unfinished epoch and the dropout RNG. :func:`session_to_checkpoint_parts` and
+unfinished epoch, the dropout RNG (which also draws the regularisers' masks and the
+variable window lengths) and NT-ASGD's average. :func:`session_to_checkpoint_parts` and
 :func:`session_from_checkpoint` turn it into checkpoint tensors and metadata and back.
 """
 
@@ -20,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from lstmcli import data, model, optim
+from lstmcli import data, model, optim, regularize
+from lstmcli.asgd import NTASGD
 from lstmcli.errors import LstmError
 from lstmcli.model import ModelConfig, Params, State
 from lstmcli.workspace import Workspace
@@ -46,6 +48,17 @@ class TrainConfig:
     clip: float = 5.0
     seed: int = 0
     eval_batch_size: int = 10
+    # AWD-LSTM's regularisers, all off by default (lstmcli.regularize, optim, asgd)
+    dropouti: float = 0.0  # locked dropout on the embeddings
+    dropouth: float = 0.0  # locked dropout between layers
+    dropouto: float = 0.0  # locked dropout before the decoder
+    dropoute: float = 0.0  # embedding dropout (whole words)
+    wdrop: float = 0.0  # weight drop on W_hh
+    alpha: float = 0.0  # AR
+    beta: float = 0.0  # TAR
+    wdecay: float = 0.0  # weight decay: L2 for SGD, decoupled for Adam
+    vary_seq_len: bool = False  # draw each window's length around seq_len
+    nonmono: int = 0  # NT-ASGD's interval n in validation checks (0: off)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "seq_len", "epochs", "eval_batch_size"):
@@ -66,6 +79,19 @@ class TrainConfig:
             raise LstmError(
                 f"unknown optimizer {self.optimizer!r}; use one of: {', '.join(optim.OPTIMIZERS)}"
             )
+        self.regularizers()  # checks their ranges
+        if not self.wdecay >= 0:
+            raise LstmError(f"weight decay must be ≥ 0, got {self.wdecay}")
+        if not isinstance(self.nonmono, int) or self.nonmono < 0:
+            raise LstmError(f"nonmono must be a whole number ≥ 0, got {self.nonmono!r}")
+        if self.nonmono and self.optimizer != "sgd":
+            raise LstmError("NT-ASGD averages SGD's iterates: use it with --optimizer sgd")
+
+    def regularizers(self) -> regularize.Regularizers | None:
+        """The window regularisers, or None when all are off (the plain path)."""
+        names = regularize.Regularizers.__dataclass_fields__
+        reg = regularize.Regularizers(**{k: getattr(self, k) for k in names})
+        return reg if reg.active else None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,6 +128,7 @@ class EpochEvent:
     seconds: float
     tokens_per_s: float
     improved: bool
+    averaged: bool = False  # validated with NT-ASGD's averaged weights
 
 
 @dataclass
@@ -125,6 +152,8 @@ class Session:
     history: list[dict] = field(default_factory=list)
     finished: bool = False
     nonfinite: int = 0
+    row: int = 0  # the next row of the current epoch's streams
+    asgd: NTASGD | None = None  # NT-ASGD's trigger and average, when it is on
 
     @classmethod
     def start(cls, config: ModelConfig, train: TrainConfig) -> Session:
@@ -134,7 +163,7 @@ class Session:
             params=params,
             config=config,
             train=train,
-            optimizer=optim.make_optimizer(train.optimizer, train.lr),
+            optimizer=optim.make_optimizer(train.optimizer, train.lr, train.wdecay),
             schedule=optim.LRSchedule(
                 lr=train.lr,
                 decay=train.lr_decay,
@@ -142,7 +171,12 @@ class Session:
                 decay_on_plateau=train.decay_on_plateau,
             ),
             rng=np.random.default_rng([train.seed, 1]),
+            asgd=NTASGD(train.nonmono) if train.nonmono else None,
         )
+
+    def model_params(self) -> Params:
+        """The weights to evaluate and save: NT-ASGD's average once it has begun."""
+        return self.asgd.weights(self.params) if self.asgd else self.params
 
 
 def evaluate(
@@ -198,6 +232,7 @@ def run_training(
     tc, cfg = s.train, s.config
     streams = data.batchify(train_ids, tc.batch_size)
     n_windows = data.num_windows(streams, tc.seq_len)
+    reg = tc.regularizers()
     ws = Workspace()
     t_run = time.perf_counter() - s.seconds
     spent = _budget_spent(s)
@@ -206,10 +241,17 @@ def run_training(
     while s.epoch <= tc.epochs and not s.finished:
         if s.state is None or s.window == 0:
             s.state = model.zero_state(cfg, tc.batch_size)
+            s.row = 0
         s.optimizer.lr = s.schedule.lr
         t_start = time.perf_counter() - s.epoch_seconds
-        for k, x, y in data.windows(streams, tc.seq_len, start=s.window):
-            loss, grads, new_state = model.loss_and_grads(s.params, cfg, x, y, s.state, ws, s.rng)
+        if tc.vary_seq_len:
+            batches = regularize.variable_windows(streams, tc.seq_len, s.rng, s.window, s.row)
+        else:
+            batches = data.windows(streams, tc.seq_len, start=s.window)
+        for k, x, y in batches:
+            loss, grads, new_state = model.loss_and_grads(
+                s.params, cfg, x, y, s.state, ws, s.rng, reg
+            )
             norm, scale = optim.clip_scale(grads, tc.clip)  # applied inside the step
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 # roll back: skip the update, keep the old state, lower the rate
@@ -223,10 +265,18 @@ def run_training(
                 s.optimizer.lr = s.schedule.lr
                 continue
             s.nonfinite = 0
+            if tc.vary_seq_len:  # AWD-LSTM: the rate scales with the window, lr·T / mean
+                s.optimizer.lr = s.schedule.lr * len(x) / tc.seq_len
+                rows_left = len(streams) - 1 - s.row - len(x)
+                n_windows = k + 1 + regularize.expected_windows(rows_left, tc.seq_len)
             s.optimizer.step(s.params, grads, scale)  # overwrites grads
+            s.optimizer.lr = s.schedule.lr
+            if s.asgd is not None:
+                s.asgd.update(s.params)
             s.state = new_state
             s.step += 1
             s.window = k + 1
+            s.row += len(x)
             s.epoch_loss += loss * y.size
             s.epoch_tokens += y.size
             s.epoch_seconds = time.perf_counter() - t_start
@@ -244,7 +294,7 @@ def run_training(
                 )
             )
             spent = _budget_spent(s)
-            if should_stop() and not spent and s.window < n_windows:
+            if should_stop() and not spent and s.row < len(streams) - 1:
                 save("last", s)
                 return "interrupted"
             if spent:
@@ -274,10 +324,14 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
     train_loss = s.epoch_loss / max(s.epoch_tokens, 1)
     valid_loss = None
     if valid_ids is not None and len(valid_ids) >= 2:
-        valid_loss, _ = evaluate(s.params, s.config, valid_ids, tc.eval_batch_size, tc.seq_len, ws)
+        weights = s.model_params()
+        valid_loss, _ = evaluate(weights, s.config, valid_ids, tc.eval_batch_size, tc.seq_len, ws)
     valid_ppl = None if valid_loss is None else _ppl(valid_loss)
     lr_used = s.optimizer.lr
     improved = s.schedule.end_epoch(s.epoch, valid_ppl) or valid_ppl is None
+    averaged = s.asgd is not None and s.asgd.averaging  # the weights just validated
+    if s.asgd is not None and valid_loss is not None:
+        s.asgd.check(valid_loss, s.params, s.step)
     record = {
         "epoch": s.epoch,
         "train_loss": train_loss,
@@ -289,6 +343,8 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
         "tokens_per_s": s.epoch_tokens / max(s.epoch_seconds, 1e-9),
         "steps": s.step,
     }
+    if s.asgd is not None:
+        record["averaged"] = averaged
     s.history.append(record)
     on_event(
         EpochEvent(
@@ -301,6 +357,7 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
             seconds=s.epoch_seconds,
             tokens_per_s=record["tokens_per_s"],
             improved=improved,
+            averaged=averaged,
         )
     )
     s.seconds = time.perf_counter() - t_run
@@ -326,6 +383,8 @@ def session_to_checkpoint_parts(s: Session) -> tuple[dict[str, np.ndarray], dict
     """Extra tensors and the ``resume`` metadata that let :func:`session_from_checkpoint`
     rebuild the session."""
     tensors = dict(s.optimizer.state_tensors())
+    if s.asgd is not None:
+        tensors.update(s.asgd.state_tensors())
     if s.state is not None and s.window > 0:
         for k, layer in enumerate(s.state):
             tensors[f"state.h_l{k}"] = layer.h
@@ -344,7 +403,10 @@ def session_to_checkpoint_parts(s: Session) -> tuple[dict[str, np.ndarray], dict
         "epoch_seconds": s.epoch_seconds,
         "seconds": s.seconds,
         "finished": s.finished,
+        "row": s.row,
     }
+    if s.asgd is not None:
+        resume["asgd"] = s.asgd.to_dict()
     return tensors, resume
 
 
@@ -363,9 +425,14 @@ def session_from_checkpoint(
     for longer); everything else continues as it was.
     """
     try:
-        opt = optim.make_optimizer(resume["optimizer"], resume["schedule"]["lr"])
+        opt = optim.make_optimizer(resume["optimizer"], resume["schedule"]["lr"], train.wdecay)
         opt.load_state(
-            {k: v for k, v in extra.items() if k.startswith("optim.")}, resume["optimizer_t"]
+            {
+                k: v
+                for k, v in extra.items()
+                if k.startswith("optim.") and not k.startswith(NTASGD.PREFIX)
+            },
+            resume["optimizer_t"],
         )
         rng = np.random.default_rng()
         rng.bit_generator.state = resume["rng"]
@@ -391,6 +458,8 @@ def session_from_checkpoint(
             epoch_seconds=resume["epoch_seconds"],
             seconds=resume.get("seconds", 0.0),
             history=list(history),
+            row=resume.get("row", resume["window"] * train.seq_len),
+            asgd=NTASGD.from_parts(resume["asgd"], extra) if "asgd" in resume else None,
         )
     except (KeyError, TypeError, ValueError) as e:
         raise LstmError(f"the model's training state is incomplete or corrupt ({e})") from None

@@ -35,6 +35,19 @@ TRAIN_OPTIONS = (
     "seq_len", "batch_size", "epochs", "max_steps", "max_minutes", "lr", "optimizer", "clip",
     "seed",
 )  # fmt: skip
+# AWD-LSTM's regularisers: the command's name → the TrainConfig field (AWD-LSTM's name)
+REG_OPTIONS = {
+    "input_dropout": "dropouti",
+    "hidden_dropout": "dropouth",
+    "output_dropout": "dropouto",
+    "word_dropout": "dropoute",
+    "weight_drop": "wdrop",
+    "ar": "alpha",
+    "tar": "beta",
+    "weight_decay": "wdecay",
+    "vary_seq_len": "vary_seq_len",
+    "nt_asgd": "nonmono",
+}
 DATA_OPTIONS = ("tokenizer", "min_freq", "max_vocab", "val_fraction")
 MODEL_KEYS = tuple(MODEL_OPTIONS.values())
 OPTION_NAMES = {key: "--" + name.replace("_", "-") for name, key in MODEL_OPTIONS.items()}
@@ -44,11 +57,9 @@ def given_options(options: dict) -> tuple[dict, dict, dict]:
     """Split the options the user gave (None: not given) into the model, training and
     corpus settings that :func:`run` takes."""
     model = {key: options.get(name) for name, key in MODEL_OPTIONS.items()}
-    return (
-        model,
-        {k: options.get(k) for k in TRAIN_OPTIONS},
-        {k: options.get(k) for k in DATA_OPTIONS},
-    )
+    train = {k: options.get(k) for k in TRAIN_OPTIONS}
+    train.update({key: options.get(name) for name, key in REG_OPTIONS.items()})
+    return model, train, {k: options.get(k) for k in DATA_OPTIONS}
 
 
 def check_data_options(given: dict) -> None:
@@ -269,7 +280,7 @@ def run(
         extra, res = training.session_to_checkpoint_parts(s) if with_resume else ({}, None)
         return checkpoint.Checkpoint(
             config=s.config,
-            params=s.params,
+            params=s.params if with_resume else s.model_params(),  # NT-ASGD: the average
             vocab=corp.vocab.to_list(),
             tokenizer=corp.tokenizer.spec(),
             train=train_meta,
@@ -308,6 +319,7 @@ def run(
             "seq_len": tc.seq_len,
             "epochs": tc.epochs,
             "max_steps": tc.max_steps,
+            "regularizers": regularizer_summary(tc.to_dict()),
             "resumed": str(resumed_from) if resumed_from else None,
             "model": str(out),
         }
@@ -358,6 +370,17 @@ def run(
     elif mode == "rich":
         render.train_summary(console, summary)
     return 0
+
+
+def regularizer_summary(tc: dict) -> dict:
+    """The AWD-LSTM regularisers that are on in training settings ``tc``, by their option
+    names, for the display and ``lstm info``."""
+    names = {
+        "dropouti": "input-dropout", "dropouth": "hidden-dropout", "dropouto": "output-dropout",
+        "dropoute": "word-dropout", "wdrop": "weight-drop", "alpha": "ar", "beta": "tar",
+        "wdecay": "weight-decay", "vary_seq_len": "vary-seq-len", "nonmono": "nt-asgd",
+    }  # fmt: skip
+    return {label: tc[key] for key, label in names.items() if tc.get(key)}
 
 
 RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"

@@ -70,6 +70,28 @@ def random_model():
     return _random_model
 
 
+@pytest.fixture
+def roundtrip(tmp_path):
+    """Save a training session's resume file as ``lstm train`` does and load it back:
+    ``roundtrip(session) -> session``."""
+    from lstmcli import checkpoint as C
+    from lstmcli import training
+
+    def go(s: training.Session) -> training.Session:
+        extra, resume = training.session_to_checkpoint_parts(s)
+        path = tmp_path / "last.safetensors"
+        vocab = [str(i) for i in range(s.config.vocab_size)]
+        C.save(path, C.Checkpoint(s.config, s.params, vocab, {"name": "space", "options": {}},
+                                  train=s.train.to_dict(), history=s.history, extra=extra,
+                                  resume=resume))  # fmt: skip
+        ck = C.load(path)
+        tc = training.TrainConfig.from_dict(ck.train)
+        return training.session_from_checkpoint(ck.params, ck.config, tc, ck.resume, ck.extra,
+                                             ck.history)  # fmt: skip
+
+    return go
+
+
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 
 

@@ -78,3 +78,33 @@ def test_norm_and_sgd_visit_only_the_sparse_rows_and_agree_with_dense():
     planted = _sparse_case()[2]
     planted["emb"][0] = 100.0
     assert optim.global_norm(planted) == pytest.approx(norm, rel=1e-15)
+
+
+def test_sgd_weight_decay_is_l2_on_every_row_also_with_a_sparse_gradient():
+    params, dense, sparse = _sparse_case()
+    lr, wd, scale = 0.7, 0.1, 0.5
+    expected = {k: p - lr * (scale * dense[k] + wd * p) for k, p in params.items()}
+    p_sparse = {k: v.copy() for k, v in params.items()}
+    optim.SGD(lr, weight_decay=wd).step(p_sparse, sparse, scale=scale)
+    for k in params:
+        np.testing.assert_allclose(p_sparse[k], expected[k], rtol=1e-14)
+    assert not np.allclose(p_sparse["emb"][0], params["emb"][0])  # untouched rows decay too
+
+
+def test_adam_weight_decay_is_decoupled():
+    """AdamW: the decay shrinks the weights and never enters the moments."""
+    p1, g = _arrays()
+    p2 = {k: v.copy() for k, v in p1.items()}
+    lr, wd = 0.1, 0.2
+    plain, decayed = optim.Adam(lr), optim.Adam(lr, weight_decay=wd)
+    for _ in range(3):
+        before = {k: v.copy() for k, v in p2.items()}
+        step_plain = {k: v.copy() for k, v in before.items()}
+        optim.Adam.step(plain, step_plain, g)  # the Adam update alone, from the same point
+        decayed.step(p2, g)
+        for k in p2:
+            update = step_plain[k] - before[k]
+            np.testing.assert_allclose(p2[k], (1 - lr * wd) * before[k] + update, rtol=1e-13)
+    for k in p1:
+        np.testing.assert_array_equal(decayed.m[k], plain.m[k])
+        np.testing.assert_array_equal(decayed.v[k], plain.v[k])

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from lstmcli import checkpoint as C
 from lstmcli import data, optim, training
 from lstmcli.errors import DataError, LstmError
 from lstmcli.model import ModelConfig
@@ -51,33 +50,15 @@ def test_events_and_history():
     assert all(e.tokens_per_s > 0 for e in steps)
 
 
-def _roundtrip(s: training.Session, tmp_path) -> training.Session:
-    """Save a session as the CLI does and load it back."""
-    extra, resume = training.session_to_checkpoint_parts(s)
-    path = tmp_path / "last.safetensors"
-    C.save(path, C.Checkpoint(s.config, s.params, [str(i) for i in range(12)],
-                              {"name": "space", "options": {}}, train=s.train.to_dict(),
-                              history=s.history, extra=extra, resume=resume))  # fmt: skip
-    ck = C.load(path)
-    return training.session_from_checkpoint(
-        ck.params,
-        ck.config,
-        training.TrainConfig.from_dict(ck.train),
-        ck.resume,
-        ck.extra,
-        ck.history,
-    )
-
-
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_resume_after_an_epoch_gives_the_same_weights(tmp_path, optimizer):
+def test_resume_after_an_epoch_gives_the_same_weights(roundtrip, optimizer):
     ids, valid = _ids(), _ids(200, seed=1)
     whole = _session(optimizer=optimizer)
     training.run_training(whole, ids, valid)
 
     part = _session(optimizer=optimizer, epochs=1)
     training.run_training(part, ids, valid)
-    resumed = _roundtrip(part, tmp_path)
+    resumed = roundtrip(part)
     resumed.train = training.TrainConfig.from_dict({**resumed.train.to_dict(), "epochs": 2})
     training.run_training(resumed, ids, valid)
     for k in whole.params:
@@ -85,7 +66,7 @@ def test_resume_after_an_epoch_gives_the_same_weights(tmp_path, optimizer):
     assert [h["valid_ppl"] for h in resumed.history] == [h["valid_ppl"] for h in whole.history]
 
 
-def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(tmp_path):
+def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(roundtrip):
     ids, valid = _ids(), _ids(200, seed=1)
     whole = _session()
     training.run_training(whole, ids, valid)
@@ -106,7 +87,7 @@ def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(tmp_path):
         should_stop=stop_after_7,
     )
     assert outcome == "interrupted" and part.step == 7 and saved["last"] == 7
-    resumed = _roundtrip(part, tmp_path)
+    resumed = roundtrip(part)
     assert resumed.window == 7 and resumed.state is not None
     training.run_training(resumed, ids, valid)
     for k in whole.params:
