@@ -566,7 +566,9 @@ def info(
 
 
 from lstmcli.cli_demo import demo_app  # noqa: E402
+from lstmcli.cli_live import live  # noqa: E402
 from lstmcli.cli_trace import trace  # noqa: E402
 
 app.command()(trace)
+app.command()(live)
 app.add_typer(demo_app, name="demo")

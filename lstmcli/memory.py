@@ -64,27 +64,32 @@ class Memory(NamedTuple):
 
 
 def decompose(
-    record: dict[str, np.ndarray], t: int | None = None, c0: np.ndarray | None = None
+    record: dict[str, np.ndarray],
+    t: int | None = None,
+    c0: np.ndarray | None = None,
+    dtype: type = np.float64,
 ) -> Memory:
     """Split c_t (default: the last step) of one layer's gate record (T, H) arrays.
 
-    ``c0`` (H,) is the cell state before the first step; None means zero.
+    ``c0`` (H,) is the cell state before the first step; None means zero. The products run
+    in ``dtype`` (float32 is enough for a display's shares, and twice as fast).
     """
     check(record)
     T = len(record["f"])
     t = T - 1 if t is None else t
     if not 0 <= t < T:
         raise LstmError(f"step {t} is outside the text: positions run 0 to {T - 1}")
-    f = record["f"][: t + 1].astype(np.float64)  # (t+1, H)
-    written = record["i"][: t + 1].astype(np.float64) * record["g"][: t + 1]
+    f = record["f"][: t + 1]  # (t+1, H)
+    written = np.multiply(record["i"][: t + 1], record["g"][: t + 1], dtype=dtype)
     # after[s] = ∏_{s<r≤t} f_r: a cumulative product from the end, 1 at s = t
-    after = np.ones_like(f)
+    after = np.empty(written.shape, dtype)
+    after[-1] = 1
     if t > 0:
-        after[:-1] = np.cumprod(f[:0:-1], axis=0)[::-1]
-    kept = after * written
-    c_0 = np.zeros(f.shape[1]) if c0 is None else np.asarray(c0, np.float64)
+        np.cumprod(f[:0:-1], axis=0, dtype=dtype, out=after[-2::-1])
+    c_0 = np.zeros(f.shape[1], dtype) if c0 is None else np.asarray(c0, dtype)
     initial = after[0] * f[0] * c_0
-    return Memory(written, kept, initial, record["c"][t].astype(np.float64))
+    kept = np.multiply(after, written, out=after)
+    return Memory(written, kept, initial, record["c"][t].astype(dtype))
 
 
 def _l1(x: np.ndarray) -> np.ndarray:

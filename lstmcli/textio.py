@@ -280,6 +280,16 @@ def clean_text(text: str, source: str = TEXT, fmt: str = "auto") -> str:
     return text
 
 
+def read_plain(path: str | Path, encoding: str | None = None) -> str:
+    """A file's text as an editor opens it: decoded as :func:`read_text` decodes it,
+    newlines made ``\\n``, nothing removed; an empty file is the empty text."""
+    data = read_bytes(path)
+    if not data:
+        return ""
+    text, _ = decode_bytes(data, encoding, source=str(path))
+    return normalize_newlines(text)
+
+
 def _subject(source: str) -> str:
     return source if source in (STDIN, TEXT) else f"{source}: file"
 

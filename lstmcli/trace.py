@@ -113,9 +113,14 @@ def parse_units(spec: str, H: int) -> tuple[int, ...]:
 def most_varying(tr: Trace, layer: int, gates: tuple[str, ...], n: int) -> tuple[int, ...]:
     """The n units whose values vary most over the text (summed std over time of ``gates``),
     in unit order."""
-    score = sum(tr.layers[layer][g].std(axis=0) for g in gates)
-    order = np.argsort(-score, kind="stable")[:n]
-    return tuple(int(u) for u in sorted(order))
+    return tuple(sorted(varying_units(tr.layers[layer], gates, n)))
+
+
+def varying_units(record: dict[str, np.ndarray], gates: tuple[str, ...], n: int) -> tuple[int, ...]:
+    """The n units of one layer's records (gate name → (T, H)) whose ``gates`` vary most
+    over time, the most varying first."""
+    score = sum(record[g].std(axis=0) for g in gates)
+    return tuple(int(u) for u in np.argsort(-score, kind="stable")[:n])
 
 
 def display_width(s: str) -> int:

@@ -88,17 +88,26 @@ def fmt(v: float) -> str:
     return f"{v:.1f}" if abs(v) < 9.95 else f"{v:.0f}"
 
 
+def scale(gate: str, every: int = 1) -> tuple[str, Text, str]:
+    """The colour scale ``gate`` is drawn on: a label, a strip of sample values on their
+    colours (every ``every``-th of 0, .1, … 1 or −1, −.75, … 1), and a description."""
+    if gate in T.UNIT_RANGE:
+        label, values, about = "  0…1", [v / 10 for v in range(0, 11, every)], VIRIDIS_ABOUT
+    else:
+        label, values, about = "−1…1", [v / 4 for v in range(-4, 5, every)], RDBU_ABOUT
+    strip = Text.assemble(*((f"{fmt(v):>{T.CELL}}", cell_style(v, gate)) for v in values))
+    return label, strip, about
+
+
+VIRIDIS_ABOUT = "viridis (i f o): dark 0 → yellow 1"
+RDBU_ABOUT = "blue − · white 0 · red + (g c h), clamped at ±1"
+
+
 def legend(console: Console, gates: tuple[str, ...]) -> None:
     """One coloured, labelled strip per scale in use; its description beside it if it fits."""
-    scales = []
-    if any(g in T.UNIT_RANGE for g in gates):
-        values = [v / 10 for v in range(11)]
-        scales.append(("  0…1", values, "f", "viridis (i f o): dark 0 → yellow 1"))
-    if any(g not in T.UNIT_RANGE for g in gates):
-        values = [v / 4 for v in range(-4, 5)]
-        scales.append(("−1…1", values, "c", "blue − · white 0 · red + (g c h), clamped at ±1"))
-    for label, values, gate, about in scales:
-        strip = Text.assemble(*((f"{fmt(v):>{T.CELL}}", cell_style(v, gate)) for v in values))
+    shown = [g for g in ("f", "c") if any((x in T.UNIT_RANGE) == (g == "f") for x in gates)]
+    for gate in shown:  # the [0, 1] scale first, then the signed one
+        label, strip, about = scale(gate)
         line = Text.assemble((label + "  ", "bold"), strip)
         if line.cell_len + 2 + len(about) <= console.width:
             console.print(Text.assemble(line, "  ", about))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,56 @@ def roundtrip(tmp_path):
                                              ck.history)  # fmt: skip
 
     return go
+
+
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"
+
+
+def _tiny_model(folder: Path, corpus: str, lines: int, *options: str) -> Path:
+    """A model trained for a few seconds on the first ``lines`` of a bundled corpus."""
+    from typer.testing import CliRunner
+
+    from lstmcli.cli import app
+
+    text = (CORPORA / corpus).read_text(encoding="utf-8").splitlines()[:lines]
+    src = folder / "corpus.txt"
+    src.write_text("\n".join(text) + "\n", encoding="utf-8")
+    out = folder / "model.safetensors"
+    args = ["train", str(src), "--preset", "tiny", "--epochs", "3", "--out", str(out), "--quiet"]
+    r = CliRunner().invoke(app, [*args, *options], env={"LSTM_HOME": str(folder / "home")})
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_en(tmp_path_factory) -> Path:
+    """An English word model, 2 layers × 32 units, trained on 300 lines (a few seconds)."""
+    return _tiny_model(tmp_path_factory.mktemp("en"), "tales-en.txt", 300, "--layers", "2")
+
+
+@pytest.fixture(scope="session")
+def trained_ja(tmp_path_factory) -> Path:
+    """A Japanese (SudachiPy) model, 1 layer × 32 units, trained on 200 lines."""
+    return _tiny_model(tmp_path_factory.mktemp("ja"), "mari-ja.txt", 200)
+
+
+@pytest.fixture(scope="session")
+def trained_rnn(tmp_path_factory) -> Path:
+    """An English simple-RNN model, 1 layer × 32 units."""
+    return _tiny_model(tmp_path_factory.mktemp("rnn"), "tales-en.txt", 200, "--cell", "rnn")
+
+
+@pytest.fixture(scope="session")
+def en(trained_en):
+    """The English model, loaded."""
+    from lstmcli.predict import Predictor
+
+    return Predictor.load(trained_en)
+
+
+@pytest.fixture(scope="session")
+def ja(trained_ja):
+    """The Japanese model, loaded."""
+    from lstmcli.predict import Predictor
+
+    return Predictor.load(trained_ja)
