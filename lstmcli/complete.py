@@ -120,6 +120,24 @@ def context_prompt(predictor: Predictor, context: str) -> Prompt:
     return Prompt([tok.EOS], np.array([predictor.vocab.eos_id]), [])
 
 
+def next_logits(predictor: Predictor, prompt: Prompt, window: int = 256) -> np.ndarray:
+    """The next-token logits (V,) after ``prompt``, from a zero state.
+
+    The prompt runs through the layers as training windows do, ``window`` tokens at a time
+    with the state carried: the same numbers as ``predictor.run(prompt).logits[-1]`` to
+    float rounding, without recording every gate.
+    """
+    from lstmcli.model import window_logits, zero_state
+    from lstmcli.workspace import Workspace
+
+    state, ws = zero_state(predictor.config, 1), Workspace()
+    for i in range(0, len(prompt.ids), window):
+        logits, state = window_logits(
+            predictor.params, predictor.config, prompt.ids[i : i + window, None], state, ws
+        )
+    return logits[-1] + predictor.params["decoder.bias"]
+
+
 def rank(
     scores: np.ndarray, index: PrefixIndex, partial: str, k: int, temperature: float = 1.0
 ) -> list[Completion]:
@@ -154,7 +172,7 @@ def complete_text(
     partial word; with the context's tokens, for display."""
     context, partial = split_partial(predictor.tokenizer, text)
     prompt = context_prompt(predictor, context)
-    logits = predictor.run(prompt).logits[-1]
+    logits = next_logits(predictor, prompt)
     return Completions(
         prompt, partial, rank(logits, predictor.prefix_index, partial, k, temperature)
     )

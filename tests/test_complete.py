@@ -101,15 +101,23 @@ def test_complete_ranks_the_partial_word_given_the_text_before_it():
     p = _predictor("word", TOKENS)
     got = C.complete(p, "the b", 5)
     assert [c.token for c in got] and {c.token for c in got} == {"b", "bee"}
-    logits = p.run(p.encode("the ")).logits[-1]  # the model reads the context alone
+    logits = C.next_logits(p, p.encode("the "))  # the model reads the context alone
     assert got == C.rank(logits, p.prefix_index, "b", 5)
+    np.testing.assert_allclose(logits, p.run(p.encode("the ")).logits[-1], rtol=1e-5, atol=1e-6)
     assert p.prefix_index is p.prefix_index  # built once
     # an empty text, or one word being typed: predicted from the start of a line
-    start = p.run(C.context_prompt(p, "")).logits[-1]
+    start = C.next_logits(p, C.context_prompt(p, ""))
     assert C.complete(p, "an", 3) == C.rank(start, p.prefix_index, "an", 3)
     assert [c.token for c in C.complete(p, "", 3)] == [
         c.token for c in C.rank(start, p.prefix_index, "", 3)
     ]
+
+
+def test_next_logits_of_a_long_prompt_carry_the_state_across_windows():
+    p = _predictor("word", TOKENS)
+    prompt = p.encode(" ".join(["the a and b bee ."] * 30))  # 181 tokens
+    whole = p.run(prompt).logits[-1]
+    np.testing.assert_allclose(C.next_logits(p, prompt, window=16), whole, rtol=1e-5, atol=1e-6)
 
 
 def test_complete_with_a_char_model_is_next_token_prediction():
