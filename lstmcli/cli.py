@@ -245,9 +245,26 @@ def predict(
         bool, typer.Option(help="With --generate: always take the most likely token.")
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed for --generate.")] = None,
+    complete_word: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            "-c",
+            help="Complete the last, partial word of TEXT: the vocabulary words that begin "
+            "with it, ranked by the model given the text before it.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the most likely next tokens after TEXT.
+    """Show the most likely next tokens after TEXT, or with --complete the most likely
+    completions of its last word.
+
+    --complete: the partial word is what follows the last space (space tokenizer); the
+    last token, unless TEXT ends with a space or punctuation (word, ja, ja-phrase: for
+    Japanese the last SudachiPy token, so ケーキはモン completes モン); nothing with the char
+    tokenizer, where completion is next-token prediction. Each completion's probability is
+    the model's, given the text before the word, renormalised over the words that begin
+    with the partial one. `<eos>` is never offered.
 
     Example usage:
 
@@ -256,10 +273,19 @@ def predict(
         lstm predict "Mari's favourite cake is the" --top-k 5 --json
 
         lstm predict "僕の麻里ちゃんの" --generate 20 --top-p 0.9 --seed 1
+
+        lstm predict "僕の麻里ちゃんの愛してやまないケーキはモン" --complete
     """
     if top_p is not None and not 0 < top_p <= 1:
         raise typer.BadParameter(f"must be in (0, 1], got {top_p}", param_hint="--top-p")
+    if complete_word and generate:
+        raise typer.BadParameter(
+            "cannot be used with --generate; drop one of them", param_hint="--complete"
+        )
     p = load_predictor(model)
+    if complete_word:
+        _complete(p, text, top_k, temperature, json_out)
+        return
     prompt = p.encode(text)
     out = p.run(prompt)
     cands = p.top_k(out.logits[-1], top_k, temperature)
@@ -283,6 +309,29 @@ def predict(
     if generated is not None:
         console.print()
         generation(console, text, p.tokenizer.detokenize(generated))
+
+
+def _complete(p, text: str, k: int, temperature: float, json_out: bool) -> None:
+    """``lstm predict --complete``."""
+    from lstmcli.complete import complete_text
+
+    found = complete_text(p, text, k, temperature)
+    if json_out:
+        obj = {
+            "tokens": found.context.tokens,
+            "partial": found.partial,
+            "completions": [{"token": c.token, "prob": c.prob} for c in found.completions],
+        }
+        if found.context.unknown:
+            obj["unknown"] = found.context.unknown
+        typer.echo(json.dumps(obj, ensure_ascii=False))
+        return
+    from lstmcli.render import make_console, predict_table
+
+    predict_table(
+        make_console(), found.context.tokens, found.completions, found.context.unknown,
+        typed=found.partial,
+    )  # fmt: skip
 
 
 @app.command("eval")
@@ -311,24 +360,66 @@ def eval_(
             "--format", help="auto, plain or aozora.", callback=choice(("auto", "plain", "aozora"))
         ),
     ] = "auto",
+    top_k: Annotated[
+        int | None,
+        typer.Option(
+            "--top-k", "-k", min=1, help="One more top-k cut beside 1, 3 and 5.", show_default=False
+        ),
+    ] = None,
+    suggestions: Annotated[
+        int,
+        typer.Option(min=1, help="Words offered at each keystroke, for the keystroke savings."),
+    ] = 3,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Perplexity of a model on a text file.
+    """Perplexity, top-k accuracy and keystroke savings of a model on a text file.
+
+    Every token after the first is scored, by default in one stream through the file
+    with the state carried across lines, as published perplexities are computed.
+
+    **top-1/3/5**: the next token is among the model's 1, 3, 5 most likely tokens of the
+    whole vocabulary (`<eos>` and `<unk>` included), over every scored position. **words**:
+    the same over word targets only (not `<eos>`, not `<unk>`), among the most likely words,
+    as a suggestion bar shows them before the first letter. Ties go to the lower
+    vocabulary id.
+
+    **keystroke savings**: a simulated typist enters each word character by character.
+    Before each character, and before the first, it is offered the --suggestions (3)
+    most likely vocabulary words that begin with what is typed so far, ranked by the
+    model given everything before the word (as `lstm predict --complete` ranks them); when
+    the word is offered, accepting it costs 1 keystroke and also enters the space after
+    it. Without suggestions a word costs its characters as written (Japanese: after
+    conversion, モンブラン = 5) plus 1 for the space after it where words are written
+    apart (word and space tokenizers; none for ja, ja-phrase, char). `<eos>`, a line break,
+    costs 1 and is never offered; `<unk>` words are typed in full (their characters in the
+    text, PTB's literal `<unk>` = 5). Savings = 1 − keystrokes with suggestions ÷ keystrokes
+    without.
 
     Example usage:
 
         lstm eval ptb.test.txt --json
-    """
-    import math
 
-    from lstmcli import prepare, textio, train
+        lstm eval novel.txt --top-k 10 --suggestions 5
+    """
+    from lstmcli import keyboard, prepare, textio
 
     text = textio.read_text(file, encoding, text_format)  # the text first: cheaper to check
     p = load_predictor(model)
-    ids = prepare.encode_text(text, p.tokenizer, p.vocab, str(file))
-    loss, n = train.evaluate(p.params, p.config, ids, batch_size, seq_len)
+    ids, chars = prepare.encode_text_chars(text, p.tokenizer, p.vocab, str(file))
+    layout = keyboard.Layout(p.prefix_index, p.vocab, keyboard.space_cost(p.tokenizer))
+    ks = {*keyboard.TOP_KS, *([top_k] if top_k else [])}
+    scores = keyboard.score(
+        p.params, p.config, ids, layout, chars=chars, batch_size=batch_size, seq_len=seq_len,
+        ks=ks, suggestions=suggestions,
+    )  # fmt: skip
     unk = float((ids == p.vocab.unk_id).mean())
-    result = {"perplexity": math.exp(loss), "loss": loss, "tokens": n, "unk_rate": unk}
+    result = {
+        "perplexity": scores.pop("perplexity"),
+        "loss": scores.pop("loss"),
+        "tokens": scores.pop("tokens"),
+        "unk_rate": unk,
+        **scores,
+    }
     if json_out:
         typer.echo(json.dumps(result))
         return
@@ -398,8 +489,10 @@ def info(
             )
         )
         return
-    from lstmcli.render import info_tables, make_console
+    from lstmcli.render import info_tables, make_console, valid_top_k
 
+    if b and "valid_top1" in b:
+        summary["best valid top-1/3"] = valid_top_k(b)
     info_tables(make_console(), {"summary": summary, "history": ck.history})
 
 
