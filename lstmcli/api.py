@@ -20,7 +20,6 @@ command would print. Importing this module is cheap; NumPy comes with the first 
 from __future__ import annotations
 
 import json
-import math
 import os
 import struct
 from pathlib import Path
@@ -108,19 +107,35 @@ class Model:
         return p.continuation(prompt, generated)
 
     def evaluate(
-        self, text: str, *, batch_size: int = 1, seq_len: int = 35, source: str = "the text"
-    ) -> dict[str, float]:
-        """``{"perplexity", "loss", "tokens", "unk_rate"}`` on ``text``, as ``lstm eval``:
-        one stream through the text (``batch_size`` 1), the state carried across windows of
+        self,
+        text: str,
+        *,
+        batch_size: int = 1,
+        seq_len: int = 35,
+        source: str = "the text",
+        top_k: int | None = None,
+        suggestions: int = 3,
+    ) -> dict[str, Any]:
+        """What ``lstm eval`` prints, as a dict: ``perplexity``, ``loss``, ``tokens``,
+        ``unk_rate``, the top-1/3/5 accuracy over every position (``top1`` …) and over word
+        targets (``top1_words`` …), and ``keystroke_savings`` at ``suggestions`` words offered
+        (see :mod:`lstmcli.keyboard` for the exact rules); ``top_k`` adds one more cut. One
+        stream through the text (``batch_size`` 1), the state carried across windows of
         ``seq_len``. ``source`` names the text in error messages."""
-        from lstmcli import prepare, textio
-        from lstmcli.training import evaluate
+        from lstmcli import keyboard, prepare, textio
 
         p = self.predictor
-        ids = prepare.encode_text(textio.normalize_newlines(text), p.tokenizer, p.vocab, source)
-        loss, n = evaluate(p.params, p.config, ids, batch_size, seq_len)
+        text = textio.normalize_newlines(text)
+        ids, chars = prepare.encode_text_chars(text, p.tokenizer, p.vocab, source)
+        layout = keyboard.Layout(p.prefix_index, p.vocab, keyboard.space_cost(p.tokenizer))
+        ks = {*keyboard.TOP_KS, *([top_k] if top_k else [])}
+        scores = keyboard.score(
+            p.params, p.config, ids, layout, chars=chars, batch_size=batch_size,
+            seq_len=seq_len, ks=ks, suggestions=suggestions,
+        )  # fmt: skip
         unk = float((ids == p.vocab.unk_id).mean())
-        return {"perplexity": math.exp(loss), "loss": loss, "tokens": n, "unk_rate": unk}
+        head = {k: scores.pop(k) for k in ("perplexity", "loss", "tokens")}
+        return {**head, "unk_rate": unk, **scores}
 
     def perplexity(self, text: str) -> float:
         """The model's perplexity on ``text`` (see :meth:`evaluate`)."""

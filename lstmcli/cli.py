@@ -406,9 +406,26 @@ def predict(
             "token read as <unk> instead.",
         ),
     ] = False,
+    complete_word: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            "-c",
+            help="Complete the last, partial word of TEXT: the vocabulary words that begin "
+            "with it, ranked by the model given the text before it.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the most likely next tokens after TEXT.
+    """Show the most likely next tokens after TEXT, or with --complete the most likely
+    completions of its last word.
+
+    --complete: the partial word is what follows the last space (space tokenizer); the
+    last token, unless TEXT ends with a space or punctuation (word, ja, ja-phrase: for
+    Japanese the last SudachiPy token, so ケーキはモン completes モン); nothing with the char
+    tokenizer, where completion is next-token prediction. Each completion's probability is
+    the model's, given the text before the word, renormalised over the words that begin
+    with the partial one. `<eos>` is never offered.
 
     Example usage:
 
@@ -418,6 +435,8 @@ def predict(
 
         lstm predict "僕の麻里ちゃんの" --generate 20 --top-p 0.9 --seed 1
 
+        lstm predict "僕の麻里ちゃんの愛してやまないケーキはモン" --complete
+
         lstm predict "麻里ちゃんがモンブランを食べている。僕の麻里ちゃんのケーキは" --why
 
         echo "the cat sat on the" | lstm predict - --json
@@ -426,9 +445,14 @@ def predict(
 
     if why_ and generate:
         raise typer.BadParameter("explains the next token; drop --generate", param_hint="--why")
+    if complete_word and (generate or why_):
+        raise typer.BadParameter(
+            "completes the last word; drop --generate and --why", param_hint="--complete"
+        )
     need_text(text, "predict")
     cli_predict.run(
-        text, model, top_k, temperature, generate, top_p, greedy, seed, why_, json_out
+        text, model, top_k, temperature, generate, top_p, greedy, seed, why_, json_out,
+        complete=complete_word,
     )  # fmt: skip
 
 
@@ -467,13 +491,46 @@ def eval_(
             autocompletion=completer(FORMATS),
         ),
     ] = "auto",
+    top_k: Annotated[
+        int | None,
+        typer.Option(
+            "--top-k", "-k", min=1, help="One more top-k cut beside 1, 3 and 5.", show_default=False
+        ),
+    ] = None,
+    suggestions: Annotated[
+        int,
+        typer.Option(min=1, help="Words offered at each keystroke, for the keystroke savings."),
+    ] = 3,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Perplexity of a model on a text file.
+    """Perplexity, top-k accuracy and keystroke savings of a model on a text file.
+
+    Every token after the first is scored, by default in one stream through the file
+    with the state carried across lines, as published perplexities are computed.
+
+    **top-1/3/5**: the next token is among the model's 1, 3, 5 most likely tokens of the
+    whole vocabulary (`<eos>` and `<unk>` included), over every scored position. **words**:
+    the same over word targets only (not `<eos>`, not `<unk>`), among the most likely words,
+    as a suggestion bar shows them before the first letter. Ties go to the lower
+    vocabulary id.
+
+    **keystroke savings**: a simulated typist enters each word character by character.
+    Before each character, and before the first, it is offered the --suggestions (3)
+    most likely vocabulary words that begin with what is typed so far, ranked by the
+    model given everything before the word (as `lstm predict --complete` ranks them); when
+    the word is offered, accepting it costs 1 keystroke and also enters the space after
+    it. Without suggestions a word costs its characters as written (Japanese: after
+    conversion, モンブラン = 5) plus 1 for the space after it where words are written
+    apart (word and space tokenizers; none for ja, ja-phrase, char). `<eos>`, a line break,
+    costs 1 and is never offered; `<unk>` words are typed in full (their characters in the
+    text, PTB's literal `<unk>` = 5). Savings = 1 − keystrokes with suggestions ÷ keystrokes
+    without.
 
     Example usage:
 
         lstm eval ptb.test.txt --json
+
+        lstm eval novel.txt --top-k 10 --suggestions 5
 
         cat chapter*.txt | lstm eval -
     """
@@ -485,7 +542,10 @@ def eval_(
         text, source = textio.read_stdin(encoding, text_format), textio.STDIN
     else:
         text, source = textio.read_text(file, encoding, text_format), str(file)
-    result = api.load(model).evaluate(text, batch_size=batch_size, seq_len=seq_len, source=source)
+    result = api.load(model).evaluate(
+        text, batch_size=batch_size, seq_len=seq_len, source=source, top_k=top_k,
+        suggestions=suggestions,
+    )  # fmt: skip
     if json_out:
         typer.echo(json.dumps(result))
         return
@@ -560,8 +620,10 @@ def info(
             )
         )
         return
-    from lstmcli.render import info_tables, make_console
+    from lstmcli.render import info_tables, make_console, valid_top_k
 
+    if b and "valid_top1" in b:
+        summary["best valid top-1/3"] = valid_top_k(b)
     info_tables(make_console(), {"summary": summary, "history": ck.history})
 
 

@@ -32,6 +32,8 @@ OPTIONS: dict[str, tuple[str, object]] = {
     "--greedy": ("greedy", True),
     "--no-greedy": ("greedy", False),
     "--why": ("why", True),
+    "--complete": ("complete", True),
+    "-c": ("complete", True),
     "--json": ("json_out", True),
 }
 _INT = re.compile(r"\d{1,18}")  # anything else (signs, spaces, 1_000) is left to Typer
@@ -76,6 +78,8 @@ def parse_fast(argv: list[str]) -> dict | None:
         return None
     if options.get("why") and options.get("generate"):
         return None  # a usage error
+    if options.get("complete") and (options.get("generate") or options.get("why")):
+        return None
     return {"text": texts[0] if texts else None, **options}
 
 
@@ -98,14 +102,19 @@ def run(
     seed: int | None = None,
     why: bool = False,
     json_out: bool = False,
+    complete: bool = False,
 ) -> None:
     """Predict after ``text`` (``-`` or None: standard input) and print the table or JSON;
-    ``why``: also which earlier tokens the top candidate rests on (see :mod:`lstmcli.why`)."""
+    ``why``: also which earlier tokens the top candidate rests on (see :mod:`lstmcli.why`);
+    ``complete``: the completions of its last word instead (see :mod:`lstmcli.complete`)."""
     from lstmcli import api, entry
 
     text = textio.text_argument(text)
     entry.one_blas_thread()
     p = api.load(model).predictor
+    if complete:
+        _complete(p, text or "", top_k, temperature, json_out)
+        return
     prompt = p.encode(text or "")
     out = p.run(prompt)
     cands = p.top_k(out.logits[-1], top_k, temperature)
@@ -143,3 +152,26 @@ def run(
     if generated is not None:
         console.print()
         generation(console, text or "", p.continuation(prompt, generated))
+
+
+def _complete(p, text: str, k: int, temperature: float, json_out: bool) -> None:
+    """``lstm predict --complete``: the table or JSON of the last word's completions."""
+    from lstmcli.complete import complete_text
+
+    found = complete_text(p, text, k, temperature)
+    if json_out:
+        obj = {
+            "tokens": found.context.tokens,
+            "partial": found.partial,
+            "completions": [{"token": c.token, "prob": c.prob} for c in found.completions],
+        }
+        if found.context.unknown:
+            obj["unknown"] = found.context.unknown
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        return
+    from lstmcli.render import make_console, predict_table
+
+    predict_table(
+        make_console(), found.context.tokens, found.completions, found.context.unknown,
+        typed=found.partial,
+    )  # fmt: skip

@@ -388,11 +388,24 @@ def loss_and_grads(
     return loss, grads, fw.state
 
 
+def window_logits(
+    params: Params, cfg: ModelConfig, x: np.ndarray, state: State, ws: Workspace
+) -> tuple[np.ndarray, State]:
+    """Logits (T·B, V) of a window x (T, B) without dropout, the decoder bias not yet added,
+    and the new state. Row t·B + b is stream b after token x[t, b]; the array lives in ws."""
+    fw = _forward(params, cfg, x, state, ws, None)
+    return _logits(params, fw.top, ws), fw.state
+
+
+def row_nll(logits: np.ndarray, bias: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Cross-entropy (N,) float64 of each row of ``logits + bias`` (N, V) against targets y
+    (N,); ``logits`` is overwritten."""
+    return _softmax_xent(logits, bias, y)[0]
+
+
 def window_loss(
     params: Params, cfg: ModelConfig, x: np.ndarray, y: np.ndarray, state: State, ws: Workspace
 ) -> tuple[float, State]:
     """Summed cross-entropy (nats) of a window without dropout, and the new state."""
-    T, B = x.shape
-    fw = _forward(params, cfg, x, state, ws, None)
-    nll, _ = _softmax_xent(_logits(params, fw.top, ws), params["decoder.bias"], y.reshape(T * B))
-    return float(nll.sum()), fw.state
+    logits, state = window_logits(params, cfg, x, state, ws)
+    return float(row_nll(logits, params["decoder.bias"], y.reshape(y.size)).sum()), state

@@ -11,6 +11,7 @@ training.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,13 @@ class Predictor:
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
         return cls(checkpoint.load(path), Path(path))
+
+    @cached_property
+    def prefix_index(self):
+        """The vocabulary's words sorted for completion (:mod:`lstmcli.complete`), built once."""
+        from lstmcli.complete import PrefixIndex
+
+        return PrefixIndex(self.vocab.tokens)
 
     def encode(self, text: str) -> Prompt:
         """Tokenize a prompt: lines joined by <eos>, one <eos> in front, none at the end."""

@@ -15,7 +15,7 @@ import numpy as np
 from lstmcli import data, textio
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError
-from lstmcli.vocab import Vocab, build_and_encode, encode_stream
+from lstmcli.vocab import Vocab, build_and_encode, encode_stream, encode_stream_chars
 
 
 @dataclass
@@ -91,6 +91,19 @@ def encode_text(
 ) -> np.ndarray:
     """Encode text with a model's tokenizer and vocabulary (one <eos> per line)."""
     ids = encode_stream(tokenizer.iter_tokens(textio.split_lines(text)), vocab)
+    return _at_least_two(ids, source)
+
+
+def encode_text_chars(
+    text: str, tokenizer: tok.Tokenizer, vocab: Vocab, source: str = "text"
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`encode_text`, with each token's length in characters as it stands in the
+    text (N,) int32 beside its id: what a typist enters, ``<unk>`` words included."""
+    ids, chars = encode_stream_chars(tokenizer.iter_tokens(textio.split_lines(text)), vocab)
+    return _at_least_two(ids, source), chars
+
+
+def _at_least_two(ids: np.ndarray, source: str) -> np.ndarray:
     if len(ids) < 2:
         raise DataError(f"{source}: the text gives fewer than 2 tokens; give a longer text")
     return ids

@@ -221,22 +221,41 @@ def train_summary(console: Console, s: dict) -> None:
         console.print(
             f"  valid ppl   {fmt_ppl(s['best_valid_ppl'])} (best, epoch {s['best_epoch']})"
         )
+    if s.get("valid_top1") is not None:
+        console.print(f"  top-1/3     {valid_top_k(s, ' on valid')}")
     console.print(f"  resume      {escape(str(s['resume_file']))}")
     console.print(f"  next        [bold]{escape(s['next'])}[/]")
 
 
-def predict_table(console: Console, prompt_tokens: list[str], cands, unknown: list[str]) -> None:
-    """Top-k next tokens with probabilities and bars."""
+def valid_top_k(d: dict, where: str = "") -> str:
+    """``"82.3 % / 88.1 %{where} (words 82.5 % / 88.1 %)"``: the validation top-1 and top-3
+    of a training summary or history record."""
+    return (
+        f"{pct(d['valid_top1'])} / {pct(d['valid_top3'])}{where} (words "
+        f"{pct(d['valid_top1_words'])} / {pct(d['valid_top3_words'])})"
+    )
+
+
+def predict_table(
+    console: Console, prompt_tokens: list[str], cands, unknown: list[str], typed: str | None = None
+) -> None:
+    """Top-k next tokens with probabilities and bars; with ``typed`` (the partial word of
+    ``predict --complete``), its completions."""
     console.print(Text.assemble(("tokens  ", "bold"), " | ".join(prompt_tokens)), soft_wrap=True)
+    if typed is not None:
+        console.print(Text.assemble(("typed   ", "bold"), typed or "(nothing yet: a new word)"))
     if unknown:
         words = ", ".join(sorted(set(unknown)))
         console.print(
             f"[yellow]note:[/] not in the vocabulary, read as <unk>: {escape(words)}",
             soft_wrap=True,
         )
+    if typed is not None and not cands:
+        console.print(f"no word of the vocabulary begins with {escape(typed)}", soft_wrap=True)
+        return
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     table.add_column("#", justify="right")
-    table.add_column("next token")
+    table.add_column("next token" if typed is None else "completion")
     table.add_column("prob", justify="right")
     table.add_column("")
     top = cands[0].prob if cands else 1.0
@@ -249,11 +268,29 @@ def generation(console: Console, prompt_text: str, generated_text: str) -> None:
     console.print(Text.assemble((prompt_text, "bold"), (generated_text, "cyan")))
 
 
+def pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
 def eval_result(console: Console, path: str, r: dict) -> None:
     console.print(f"[bold]{escape(path)}[/]")
     console.print(f"  perplexity  {fmt_ppl(r['perplexity'])}")
     console.print(f"  loss        {r['loss']:.4f} nats/token")
     console.print(f"  tokens      {r['tokens']:,} scored ({r['unk_rate']:.1%} <unk>)")
+    ks = sorted(int(key[3:]) for key in r if key.startswith("top") and key[3:].isdigit())
+    if not ks:
+        return
+    cuts = "top-" + "/".join(map(str, ks))
+    every = " / ".join(pct(r[f"top{k}"]) for k in ks)
+    words = " / ".join(pct(r[f"top{k}_words"]) for k in ks)
+    console.print(f"  {cuts:<10}  {every}   next token, every position")
+    console.print(f"  {'words':<10}  {words}   the {r['words']:,} word targets, among words")
+    if "keystroke_savings" in r:
+        k = r["keystrokes"]
+        console.print(
+            f"  keystrokes  {pct(r['keystroke_savings'])} saved with {r['suggestions']} "
+            f"suggestions ({k['with']:,} instead of {k['without']:,})"
+        )
 
 
 def info_tables(console: Console, info: dict) -> None:

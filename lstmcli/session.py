@@ -5,8 +5,7 @@ change. One update:
 
 1. splits the text into the *context* and the *partial word* being typed
    (:func:`lstmcli.complete.split_partial`: for English the characters after the last
-   space, for Japanese the last SudachiPy token; without :mod:`lstmcli.complete` the
-   whole text is the context, and the suggestions are next words only);
+   space, for Japanese the last SudachiPy token);
 2. tokenizes the context as ``lstm predict`` does (one ``<eos>`` in front, lines joined by
    ``<eos>``; an empty context is just ``<eos>``), each sentence once while it stays the
    same;
@@ -43,16 +42,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lstmcli import inference
+from lstmcli import complete, inference
 from lstmcli import tokenize as tok
-from lstmcli.errors import DataError
-from lstmcli.predict import Predictor, Prompt
+from lstmcli.predict import Predictor
 from lstmcli.tape import Tape
-
-try:  # the completion of the word being typed; without it, next words only
-    from lstmcli import complete
-except ImportError:  # pragma: no cover - an install without lstmcli.complete
-    complete = None
 
 NEXT, COMPLETE, AFTER = "next", "complete", "after"  # the kinds of suggestion
 
@@ -145,7 +138,7 @@ class Session:
         self.predictor.tokenizer = _SentenceCache(predictor.tokenizer)
         self.k = k
         self.tape = Tape(predictor.params, predictor.config)
-        self.index = complete.PrefixIndex(predictor.vocab.tokens) if complete else None
+        self.index = predictor.prefix_index
         self.spaced = predictor.tokenizer.joiner == " "
         self._split: _Split | None = None
 
@@ -159,8 +152,8 @@ class Session:
         if self._split is not None and self._split.text == text:
             return self._split
         p = self.predictor
-        context, partial = complete.split_partial(p.tokenizer, text) if complete else (text, "")
-        prompt = context_prompt(p, context)
+        context, partial = complete.split_partial(p.tokenizer, text)
+        prompt = complete.context_prompt(p, context)
         feed = bool(partial) and not self.spaced and partial in p.vocab
         ids = np.append(prompt.ids, p.vocab.index[partial]) if feed else prompt.ids
         self._split = _Split(text, context, partial, prompt, ids, feed)
@@ -195,17 +188,6 @@ class Session:
                 out += [Suggestion(vocab[i], q * float(p[i]), AFTER) for i in order.tolist()]
             out.sort(key=lambda c: -c.prob)  # stable: completions first among equals
         return tuple(out[:k])
-
-
-def context_prompt(p: Predictor, context: str) -> Prompt:
-    """The context as ``lstm predict`` reads it; the start of a line, ``<eos>``, when it has
-    no tokens (empty, or only what the tokenizer drops)."""
-    if context.strip():
-        try:
-            return p.encode(context)
-        except DataError:
-            pass
-    return Prompt([tok.EOS], np.array([p.vocab.eos_id]), [])
 
 
 def insertion(tokenizer: tok.Tokenizer, before: str, s: Suggestion) -> tuple[int, str]:

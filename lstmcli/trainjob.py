@@ -349,6 +349,8 @@ def run(
             err.print(f"Resume with: {command}", soft_wrap=True, markup=False)
         return code
     b = training.best_epoch(s.history)
+    if b is not None and corp.valid_ids is not None and out.exists():
+        b.update(_record_valid_top_k(out, corp.valid_ids, s.train))
     example = corp.example or "..."
     nxt = shlex.join(
         ["lstm", "predict", _prompt_hint(example, corp.tokenizer, corp.vocab)]
@@ -360,6 +362,7 @@ def run(
         "resume_file": str(last_path),
         "best_valid_ppl": b["valid_ppl"] if b else None,
         "best_epoch": b["epoch"] if b else None,
+        **{k: v for k, v in (b or {}).items() if k.startswith("valid_top")},
         "seconds": watch.seconds(),
         "next": nxt,
     }
@@ -381,6 +384,24 @@ def regularizer_summary(tc: dict) -> dict:
         "wdecay": "weight-decay", "vary_seq_len": "vary-seq-len", "nonmono": "nt-asgd",
     }  # fmt: skip
     return {label: tc[key] for key, label in names.items() if tc.get(key)}
+
+
+def _record_valid_top_k(out: Path, valid_ids, tc: training.TrainConfig) -> dict[str, float]:
+    """Top-1/top-3 of the best model (the file at ``out``) on the validation text, computed
+    once after training and written into that model's record of its best epoch."""
+    from lstmcli import keyboard
+
+    ck = checkpoint.load(out)
+    best = training.best_epoch(ck.history)
+    if best is None:
+        return {}
+    vocab = Vocab.from_list(ck.vocab)
+    top = keyboard.valid_top_k(
+        ck.params, ck.config, vocab, valid_ids, tc.eval_batch_size, tc.seq_len
+    )
+    best.update(top)
+    checkpoint.save(out, ck)
+    return top
 
 
 RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"

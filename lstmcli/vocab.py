@@ -118,6 +118,18 @@ def encode_stream(tokens: Iterable[str], vocab: Vocab) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
 
+def encode_stream_chars(tokens: Iterable[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`encode_stream`, with each token's length in characters (N,) int32."""
+    get, unk = vocab.index.get, vocab.unk_id
+    ids, chars = [], []
+    for chunk in _chunks(iter(tokens)):
+        ids.append(np.fromiter((get(t, unk) for t in chunk), np.int32, len(chunk)))
+        chars.append(np.fromiter((len(t) for t in chunk), np.int32, len(chunk)))
+    if not ids:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return np.concatenate(ids), np.concatenate(chars)
+
+
 def build_and_encode(
     tokens: Iterable[str],
     min_freq: int = 1,

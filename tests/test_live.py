@@ -22,10 +22,9 @@ from lstmcli.live.memory import RNN, MemoryPanel
 from lstmcli.live.prompt import PathPrompt
 from lstmcli.live.suggestions import Suggestions
 from lstmcli.predict import Predictor
-from lstmcli.session import Session, complete, insertion
+from lstmcli.session import Session, insertion
 
 runner = CliRunner()
-needs_complete = pytest.mark.skipif(complete is None, reason="no lstmcli.complete here yet")
 
 
 async def settle(pilot, app: LiveApp) -> None:
@@ -56,7 +55,10 @@ async def type_text(pilot, app: LiveApp, text: str) -> None:
 def predict_json(model: Path, text: str, *extra: str) -> list[tuple[str, float]]:
     r = runner.invoke(cli, ["predict", text, "--model", str(model), "--json", *extra])
     assert r.exit_code == 0, r.output
-    return [(c["token"], c["prob"]) for c in json.loads(r.output)["next"]]
+    obj = json.loads(r.output)
+    return [
+        (c["token"], c["prob"]) for c in obj["completions" if "--complete" in extra else "next"]
+    ]
 
 
 def shown(app: LiveApp) -> list[tuple[str, float]]:
@@ -82,17 +84,11 @@ def test_typing_updates_the_suggestions_to_predicts(en, trained_en):
     assert_same(after_the, predict_json(trained_en, "Mari likes the ", "-k", "5"))
     assert_same(after_space, predict_json(trained_en, "Mari", "-k", "5"))
     assert len({tuple(x) for x in (start, after_space, after_the)}) == 3
-    if complete:
-        assert all(t.startswith("Mari") for t, _ in mari)  # inside the word: completions
-        assert mari not in (start, after_space)
+    assert all(t.startswith("Mari") for t, _ in mari)  # inside the word: completions
+    assert mari not in (start, after_space)
 
 
-@needs_complete
 def test_completions_equal_predict_complete(en, trained_en):
-    from lstmcli.cli import predict
-
-    if "--complete" not in {o for p in typer_params(predict) for o in p}:
-        pytest.skip("lstm predict has no --complete yet")
     app = make_app(en, top_k=4, cursor_blink=False)
 
     async def script(pilot):
@@ -109,7 +105,6 @@ def typer_params(command):
     return [p.opts for p in typer.main.get_command(cli).commands[command.__name__].params]
 
 
-@needs_complete
 def test_tab_and_the_pick_keys_type_the_words(en):
     app = make_app(en, cursor_blink=False)
 
@@ -139,7 +134,6 @@ def typed(p, before, s):
     return before[: len(before) - delete] + insert
 
 
-@needs_complete
 def test_japanese_words_are_typed_without_spaces(ja):
     app = make_app(ja, cursor_blink=False)
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("textual")
-pytest.importorskip("lstmcli.complete")
 
 from lstmcli.live.app import make_app
 from lstmcli.predict import Predictor
