@@ -13,7 +13,22 @@ import lstmcli
 from lstmcli.errors import DataError
 
 DEFAULT_CORPUS = "mari-ja.txt"  # the Japanese story of 麻里ちゃん and her cakes
+# The story the bundled corpora teach, as one prompt per language: a cake is named, and
+# then comes the question that the cake answers.
+RUNNING_EXAMPLES = {
+    "ja": "麻里ちゃんが玲奈ちゃんとモンブランを食べている。僕の麻里ちゃんの愛してやまないケーキは",
+    "en": "Mari and Rena were sharing a slice of pavlova. My friend Mari's favourite cake is the",
+}
 _PACKAGE = Path(lstmcli.__file__).resolve().parent
+
+
+def running_example(tokenizer, vocab) -> str | None:
+    """The running example in the language of a model's ``tokenizer``, if ``vocab`` (any
+    container of tokens) holds every one of its words; else None."""
+    lang = "ja" if tokenizer.name in ("ja", "ja-phrase") else "en"
+    text = RUNNING_EXAMPLES[lang]
+    known = all(t in vocab for t in tokenizer.tokenize_line(text))
+    return text if known else None
 
 
 def _candidates() -> list[Path]:

@@ -26,15 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcli import inference
-from lstmcli import tokenize as tok
+from lstmcli import corpora, inference
 from lstmcli.errors import LstmError
 
 LSTM_GATES = ("i", "f", "g", "o", "c", "h")
 DEFAULT_GATES = ("f", "i", "o")
 UNIT_RANGE = ("i", "f", "o")  # sigmoid gates in [0, 1]; g, c, h are signed
 LOW, HIGH = 0.1, 0.9  # saturation thresholds of Karpathy, Johnson & Fei-Fei (2015)
-RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"
 CELL = 5  # terminal cells per unit column: " .93", "-.41" right-aligned in 5
 MAX_TOKEN = 14  # widest token column, in cells
 
@@ -57,10 +55,10 @@ class Trace:
 
 
 def default_text(p) -> str:
-    """The running example for a Japanese model, else the model's stored example sentence."""
-    name = p.tokenizer.name
-    if name in ("ja", "ja-phrase") or tok.is_japanese("".join(p.vocab.tokens[:5000])):
-        return RUNNING_EXAMPLE
+    """The running example (a cake named, words, the question) when the model knows all its
+    words, else the model's stored example sentence."""
+    if (text := corpora.running_example(p.tokenizer, p.vocab.index)) is not None:
+        return text
     if p.ckpt.example.strip():
         return p.ckpt.example
     raise LstmError("no TEXT given and the model stores no example sentence; pass TEXT to trace")

@@ -404,16 +404,11 @@ def _record_valid_top_k(out: Path, valid_ids, tc: training.TrainConfig) -> dict[
     return top
 
 
-RUNNING_EXAMPLE = "僕の麻里ちゃんの愛してやまないケーキは"
-
-
 def _prompt_hint(example: str, tokenizer, vocab) -> str:
     """A prompt to try: the running example when the model knows all its words, else the
     first two thirds of a line of the training text."""
-    if tokenizer.name in ("ja", "ja-phrase") and all(
-        t in vocab for t in tokenizer.tokenize_line(RUNNING_EXAMPLE)
-    ):
-        return RUNNING_EXAMPLE
+    if (text := corpora.running_example(tokenizer, vocab)) is not None:
+        return text
     toks = tokenizer.tokenize_line(example)
     if not toks:
         return example

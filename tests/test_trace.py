@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lstmcli import checkpoint, inference, model
+from lstmcli import checkpoint, corpora, inference, model
 from lstmcli import trace as T
 from lstmcli.cli import app
 from lstmcli.errors import LstmError
@@ -164,7 +164,10 @@ def test_plan_ranges_and_errors():
 
 
 def test_default_text():
-    assert T.default_text(make_predictor(vocab=JA)) == T.RUNNING_EXAMPLE
+    example = corpora.RUNNING_EXAMPLES["en"]
+    words = ["<eos>", "<unk>", *dict.fromkeys(example.split())]
+    assert T.default_text(make_predictor(vocab=words)) == example  # the story, when known
+    assert T.default_text(make_predictor(vocab=words[:-1])) == EN_TEXT  # else a stored line
     assert T.default_text(make_predictor()) == EN_TEXT
     with pytest.raises(LstmError, match="pass TEXT"):
         T.default_text(make_predictor(example=""))
