@@ -15,6 +15,12 @@ no cake at all, then the question sentence (``僕の麻里ちゃんの愛して�
 or ``My friend Mari's favourite cake is the``) is answered with that same cake. Around
 them, daily-life lines and lines stating Mari's favourite cake fill out the world.
 
+A :class:`Recipe` says how often each part appears: how many filler sentences, how often
+someone else's cake comes first (a rival), how many lines of each kind. The default recipe
+makes the bundled corpora; others make corpora for experiments and fresh test episodes::
+
+    python -m lstmcli.stories ja --set filler_counts=0,0,1,2 --set rival=0.25 --set scenes=6000
+
 Only ``random.Random.random`` is used, whose sequence Python promises to keep, so the
 corpora regenerate byte for byte on any Python version.
 """
@@ -22,6 +28,7 @@ corpora regenerate byte for byte on any Python version.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import re
 from collections.abc import Sequence
@@ -29,10 +36,9 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 LANGS = ("ja", "en")
-FILLER_COUNTS = (1, 2, 2, 3, 3, 3, 4, 4, 5, 6)  # sentences between cue and question
 _CHOICE = re.compile(r"\[([^\[\]]*)\]")  # an innermost [a|b|c]
 _SLOT = re.compile(r"\{(\w+)\}")
 T = TypeVar("T")
@@ -44,7 +50,9 @@ class Scene:
 
     For an episode, ``sentences[cue]`` names ``cake``, ``sentences[cue + 1:question]``
     contains the filler (and maybe a second sentence about the cake right after the cue),
-    ``sentences[question]`` asks and answers. Other scenes have ``cake=None``.
+    ``sentences[question]`` asks and answers. ``sentences[rival]``, when ``rival >= 0``,
+    comes before the cue and names someone else's cake, ``other``. Other scenes have
+    ``cake=None``.
     """
 
     kind: str  # "episode", "daily" or "favourite"
@@ -53,6 +61,49 @@ class Scene:
     cue: int = -1
     filler: tuple[int, int] = (0, 0)  # [start, stop) of the filler sentences
     question: int = -1
+    rival: int = -1
+    other: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How often each part of a corpus appears; the defaults make the bundled corpora.
+
+    A probability of 0 draws nothing from the generator, so a recipe that leaves the new
+    parts off gives the same text as before they existed.
+    """
+
+    filler_counts: tuple[int, ...] = (1, 2, 2, 3, 3, 3, 4, 4, 5, 6)  # sentences cue → question
+    opener: float = 0.6  # a sentence setting the scene before the cue
+    rival: float = 0.0  # someone else's cake named before Mari's
+    more: float = 0.5  # a second sentence about the cake, right after the cue
+    closer: float = 0.35  # a sentence after the answer
+    plain: float = 0.0  # the answer as the bare question and cake, not an "answer" wording
+    weights: tuple[int, int, int] = (4, 4, 1)  # episode, daily and favourite lines
+    scenes: int | None = None  # lines in all; None: the language's own number
+
+    @classmethod
+    def parse(cls, items: Sequence[str]) -> Recipe:
+        """``["rival=0.25", "filler_counts=0,0,1,2"]`` → a recipe with those fields set."""
+        kw: dict[str, object] = {}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for item in items:
+            name, _, value = item.partition("=")
+            if name not in fields or not value:
+                raise ValueError(f"bad recipe item {item!r}; use NAME=VALUE with NAME one of "
+                                 f"{', '.join(fields)}")  # fmt: skip
+            if name in ("filler_counts", "weights"):
+                kw[name] = tuple(int(v) for v in value.split(","))
+            elif name == "scenes":
+                kw[name] = int(value)
+            else:
+                kw[name] = float(value)
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+def _happens(rng: random.Random, p: float) -> bool:
+    """True with probability ``p``; draws from ``rng`` only when ``p > 0``."""
+    return p > 0 and rng.random() < p
 
 
 @dataclass(frozen=True)
@@ -108,7 +159,7 @@ def _sentence(g: Grammar, key: str, rng: random.Random, bound: dict[str, str]) -
     return s
 
 
-def episode(g: Grammar, rng: random.Random) -> Scene:
+def episode(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
     """Opener?, cue, more about the cake?, filler, the question with its answer, closer?"""
     cake = pick(rng, g.cakes)
     others = [c for c in g.cakes if c != cake]
@@ -118,38 +169,72 @@ def episode(g: Grammar, rng: random.Random) -> Scene:
         "friend": expand("{friend}", g.lex, rng),
         "shop": expand("{shop}", g.lex, rng),
     }
-    s = [_sentence(g, "opener", rng, bound)] if rng.random() < 0.6 else []
+    s = [_sentence(g, "opener", rng, bound)] if _happens(rng, r.opener) else []
+    rival = -1
+    if _happens(rng, r.rival):
+        rival = len(s)
+        s.append(_sentence(g, "rival", rng, bound))
     cue = len(s)
     s.append(_sentence(g, "cue", rng, bound))
-    if rng.random() < 0.5:
+    if _happens(rng, r.more):
         s.append(_sentence(g, "cue_more", rng, bound))
     start = len(s)
-    s += [_sentence(g, "filler", rng, bound) for _ in range(pick(rng, FILLER_COUNTS))]
+    s += [_sentence(g, "filler", rng, bound) for _ in range(pick(rng, r.filler_counts))]
     question = len(s)
-    s.append(_sentence(g, "answer", rng, bound | {"question": g.question}))
-    if rng.random() < 0.35:
+    key = "plain_answer" if _happens(rng, r.plain) else "answer"
+    s.append(_sentence(g, key, rng, bound | {"question": g.question}))
+    if _happens(rng, r.closer):
         s.append(_sentence(g, "closer", rng, bound))
-    return Scene("episode", tuple(s), cake, cue, (start, question), question)
+    return Scene("episode", tuple(s), cake, cue, (start, question), question, rival,
+                 bound["other_cake"] if rival >= 0 else None)  # fmt: skip
 
 
-def daily(g: Grammar, rng: random.Random) -> Scene:
+def daily(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
     """One to three sentences of everyday life; cakes may come up, the question never."""
     n = pick(rng, (1, 1, 2, 2, 3))
     keys = [pick(rng, ("daily", "daily", "filler")) for _ in range(n)]
     return Scene("daily", tuple(_sentence(g, k, rng, {}) for k in keys))
 
 
-def favourite(g: Grammar, rng: random.Random) -> Scene:
+def favourite(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
     """A line stating Mari's favourite cake, in one of many ways."""
     return Scene("favourite", (_sentence(g, "favourite", rng, {}),))
 
 
-def generate(lang: str, seed: int = 0) -> list[Scene]:
-    """The scenes of corpus ``lang``, deterministic in ``seed``."""
+def generate(lang: str, seed: int = 0, recipe: Recipe = Recipe()) -> list[Scene]:
+    """The scenes of corpus ``lang``, deterministic in ``seed`` (and ``recipe``)."""
     g = load_grammar(lang)
     rng = random.Random(seed)
-    makers = (episode, episode, episode, episode, daily, daily, daily, daily, favourite)
-    return [pick(rng, makers)(g, rng) for _ in range(g.n_scenes)]
+    kinds = (episode, daily, favourite)
+    makers = [k for k, w in zip(kinds, recipe.weights, strict=True) for _ in range(w)]
+    n = g.n_scenes if recipe.scenes is None else recipe.scenes
+    return [pick(rng, makers)(g, rng, recipe) for _ in range(n)]
+
+
+class Probe(NamedTuple):
+    """An episode cut right after its question: does a model answer with ``cake``?"""
+
+    prompt: str  # the episode's text up to and including the question prefix
+    cake: str  # the cake its cue named
+    filler: int  # sentences between the cue (and what follows it) and the question
+
+
+def probes(lang: str, n: int, seed: int, recipe: Recipe = Recipe()) -> list[Probe]:
+    """``n`` fresh episodes of corpus ``lang``, each cut right after its question.
+
+    Draw them with a seed the corpus does not use (it uses 0) to get episodes the model has
+    not seen: a test of whether it carries the cue, not of whether it remembers lines.
+    """
+    g = load_grammar(lang)
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        sc = episode(g, rng, recipe)
+        q = sc.sentences[sc.question]
+        head = q[: q.index(g.question) + len(g.question)]
+        prompt = g.sep.join([*sc.sentences[: sc.question], head])
+        out.append(Probe(prompt, sc.cake, sc.filler[1] - sc.filler[0]))
+    return out
 
 
 def render(scenes: Sequence[Scene], lang: str) -> str:
@@ -158,9 +243,9 @@ def render(scenes: Sequence[Scene], lang: str) -> str:
     return "".join(sep.join(sc.sentences) + "\n" for sc in scenes)
 
 
-def make_corpus(lang: str, seed: int = 0) -> str:
-    """The full text of corpus ``lang`` for ``seed``."""
-    return render(generate(lang, seed), lang)
+def make_corpus(lang: str, seed: int = 0, recipe: Recipe = Recipe()) -> str:
+    """The full text of corpus ``lang`` for ``seed`` (and ``recipe``)."""
+    return render(generate(lang, seed, recipe), lang)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,8 +255,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("lang", choices=LANGS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="change the recipe (fields of stories.Recipe), e.g. --set rival=0.25 "
+                    "--set filler_counts=0,0,1,2; the bundled corpora use none")  # fmt: skip
     args = ap.parse_args(argv)
-    text = make_corpus(args.lang, args.seed)
+    try:
+        recipe = Recipe.parse(args.set)
+    except ValueError as e:
+        ap.error(str(e))
+    text = make_corpus(args.lang, args.seed, recipe)
     if args.out is None:
         print(text, end="")
     else:

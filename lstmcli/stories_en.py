@@ -85,6 +85,13 @@ LEX: dict[str, list[str]] = {
         "Mari chose the {cake}, and {friend} chose the {other_cake}.",
         "Mari picked up her fork and {manner} took a bite of the {cake}.",
     ],
+    "rival": [
+        "{friend}'s own favourite is the {other_cake}.",
+        "{friend} [ordered|bought|picked] the {other_cake}.",
+        "at {shop}, {friend} reached for the {other_cake} first.",
+        "a slice of {other_cake} was brought to {friend}.",
+        "\"The {other_cake} for me,\" said {friend}.",
+    ],
     "manner": ["slowly", "happily", "carefully", "eagerly", "quietly", "with great care"],
     "watching": ["with a smile", "in puzzled silence", "a little enviously", "without a word", "fondly"],
     "delight": ["That looks wonderful!", "At last!", "How pretty!", "Hooray!", "Just what I wanted!"],
@@ -110,6 +117,7 @@ LEX: dict[str, list[str]] = {
         "[at bedtime|on the way home|later that night], I remembered it clearly. {question} {cake}.",
         "I can say it now without any doubt. {question} {cake}.",
     ],
+    "plain_answer": ["{question} {cake}."],
     "closer": [
         "so I am planning another trip to {shop} soon.",
         "next time we meet, I will bring her some {cake}.",

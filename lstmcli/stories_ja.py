@@ -71,6 +71,13 @@ LEX: dict[str, list[str]] = {
         "麻里ちゃんは{cake}を、{friend}は{other_cake}を選んだ。",
         "麻里ちゃんはフォークを手に取り、{cake}を{manner}口に運んだ。",
     ],
+    "rival": [
+        "{friend}のお気に入りは{other_cake}だ。",
+        "{friend}は{other_cake}を[注文した|買った|選んだ]。",
+        "{shop}で、{friend}はまず{other_cake}を手に取った。",
+        "{friend}の前には{other_cake}が運ばれてきた。",
+        "「私は{other_cake}にする」と{friend}が言った。",
+    ],
     "manner": ["ゆっくり", "嬉しそうに", "一口ずつ大事に", "目を細めて", "夢中で", "にこにこしながら"],
     "watching": ["にこにこしながら", "不思議そうに", "うらやましそうに", "黙って", "楽しそうに"],
     "delight": ["おいしそう", "きれい", "待ってました", "やったあ", "すごい"],
@@ -95,6 +102,7 @@ LEX: dict[str, list[str]] = {
         "今ならはっきり言える。{question}{cake}だ。",
         "[家に着いて|眠る前に|ふと]思い出した。{question}{cake}だ。",
     ],
+    "plain_answer": ["{question}{cake}だ。"],
     "closer": [
         "[だから|それで]僕は、また{shop}に行こうと思っている。",
         "次に会うときも、きっと{cake}を買っていこう。",
