@@ -18,8 +18,11 @@ def trace(
         str | None,
         typer.Argument(
             help="Text to trace; - (or none, with text piped in) reads standard input. Default: "
-            "「僕の麻里ちゃんの愛してやまないケーキは」 for a Japanese model, else the example "
-            "sentence stored in the model.",
+            "the running example, a cake named and then the question "
+            "(「麻里ちゃんが玲奈ちゃんとモンブランを食べている。"
+            "僕の麻里ちゃんの愛してやまないケーキは」, "
+            "or in English for an English model), when the model knows all its words; else "
+            "the example sentence stored in the model.",
             show_default=False,
         ),
     ] = None,
