@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shlex
 import subprocess
@@ -245,7 +246,8 @@ def _corpora_section() -> list[str]:
     lines += [
         "Each model on its own validation text (the tail of its corpus that training held",
         "out), beside a Kneser-Ney 5-gram fitted on the same training part and scored by the",
-        "same code. Made by `python bench/keyboard.py MODEL …`.",
+        "same code. Made by `python bench/keyboard.py MODEL …` on the models of the default",
+        "preset (`lstm train`, `lstm train corpora/tales-en.txt`).",
         "",
         "| corpus " + KEYBOARD_HEAD[0],
         "|---" + KEYBOARD_HEAD[1],
@@ -254,7 +256,11 @@ def _corpora_section() -> list[str]:
         for name, e in ((f"lstmcli, {c['describe']}", c["lstm"]), ("Kneser-Ney 5-gram", c["kn"])):
             lines.append(f"| {c['corpus']} " + keyboard_row(name, e["perplexity"], e))
     lines.append("")
-    lines += [f"- `{c['model']}`: {c['command']} ({c['machine']}, {c['date']})." for c in corpora]
+    lines += [
+        f"- `{Path(c['model']).name}`: `python bench/keyboard.py {Path(c['model']).name}` "
+        f"({c['machine']}, {c['date']})."
+        for c in corpora
+    ]
     return lines
 
 
@@ -293,7 +299,8 @@ def write_table() -> None:
               "`bench/results/ptb-PRESET.json`.", ""]  # fmt: skip
     lines += ablation_table()
     lines += _keyboard_sections(rows)
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines).rstrip("\n") + "\n")
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))  # one blank line between sections
+    (ROOT / "BENCHMARKS.md").write_text(text.rstrip("\n") + "\n")
 
 
 def ablation_table(results: Path = RESULTS) -> list[str]:
