@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstmcli import inference, stories  # noqa: E402
-from lstmcli.predict import Predictor  # noqa: E402
+from lstmcli.predict import Predictor, Prompt  # noqa: E402
 
 CORPUS = {"ja": None, "en": ROOT / "corpora" / "tales-en.txt"}
 PROMPTS = {lang: ROOT / "bench" / "prompts" / f"remember-{lang}.txt" for lang in stories.LANGS}
@@ -73,11 +73,10 @@ class Tally:
         }
 
 
-def answer(pred: Predictor, text: str) -> tuple[np.ndarray, list[str]]:
-    """Next-token probabilities after ``text`` and the tokens the model saw."""
+def answer(pred: Predictor, text: str) -> tuple[np.ndarray, Prompt]:
+    """Next-token probabilities after ``text``, and the prompt as the model saw it."""
     prompt = pred.encode(text)
-    out = inference.run(pred.params, pred.config, prompt.ids)
-    return inference.softmax(out.logits[-1]), prompt.tokens
+    return inference.softmax(pred.run(prompt).logits[-1]), prompt
 
 
 def last_mention(tokens: list[str], cake: str) -> int:
@@ -100,7 +99,8 @@ def fresh_episodes(pred: Predictor, lang: str, n: int, seed: int) -> dict:
     buckets = {b: Tally() for b in BUCKETS}
     total = Tally()
     for probe in stories.probes(lang, n, seed):
-        p, tokens = answer(pred, probe.prompt)
+        p, prompt = answer(pred, probe.prompt)
+        tokens = prompt.tokens
         cake_id = pred.vocab.index.get(probe.cake)
         if cake_id is None:
             raise SystemExit(f"the model's vocabulary lacks the cake {probe.cake!r}")
@@ -134,16 +134,16 @@ def hand_written(pred: Predictor, lang: str) -> dict:
     unknown: set[str] = set()
     for kind, frame in read_prompts(lang):
         if kind == "nocue":
-            p, _ = answer(pred, frame)
-            unknown |= {t for t in pred.encode(frame).unknown}
+            p, prompt = answer(pred, frame)
+            unknown |= set(prompt.unknown)
             best = int(np.argmax(p[ids]))
             nocue.append({"prompt": frame, "max_cake": cakes[best], "max_p": float(p[ids][best])})
             continue
         for j, cake in enumerate(cakes):
             other = cakes[(j + 5) % len(cakes)]
             text = frame.format(cake=cake, other=other)
-            p, _ = answer(pred, text)
-            unknown |= set(pred.encode(text).unknown)
+            p, prompt = answer(pred, text)
+            unknown |= set(prompt.unknown)
             kinds.setdefault(kind, Tally()).add(int(np.argmax(p)) == ids[j], float(p[ids[j]]))
     return {
         "kinds": {k: t.as_dict() for k, t in kinds.items()},
@@ -153,12 +153,12 @@ def hand_written(pred: Predictor, lang: str) -> dict:
 
 
 def seed_sentence(pred: Predictor) -> dict:
-    p, tokens = answer(pred, SEED_SENTENCE)
+    p, prompt = answer(pred, SEED_SENTENCE)
     top = np.argsort(-p)[:3]
     return {
         "top": [(pred.vocab.tokens[i], float(p[i])) for i in top],
-        "unknown_words": pred.encode(SEED_SENTENCE).unknown,
-        "tokens": len(tokens),
+        "unknown_words": prompt.unknown,
+        "tokens": len(prompt.tokens),
     }
 
 

@@ -69,8 +69,8 @@ class Scene:
 class Recipe:
     """How often each part of a corpus appears; the defaults make the bundled corpora.
 
-    A probability of 0 draws nothing from the generator, so a recipe that leaves the new
-    parts off gives the same text as before they existed.
+    A probability of 0 draws nothing from the generator: a part switched off leaves every
+    other draw, and so the rest of the text, as it was.
     """
 
     filler_counts: tuple[int, ...] = (1, 2, 2, 3, 3, 3, 4, 4, 5, 6)  # sentences cue → question
@@ -86,7 +86,7 @@ class Recipe:
     def parse(cls, items: Sequence[str]) -> Recipe:
         """``["rival=0.25", "filler_counts=0,0,1,2"]`` → a recipe with those fields set."""
         kw: dict[str, object] = {}
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        fields = [f.name for f in dataclasses.fields(cls)]
         for item in items:
             name, _, value = item.partition("=")
             if name not in fields or not value:
