@@ -23,12 +23,12 @@ _PACKAGE = Path(lstmcli.__file__).resolve().parent
 
 
 def running_example(tokenizer, vocab) -> str | None:
-    """The running example in the language of a model's ``tokenizer``, if ``vocab`` (any
-    container of tokens) holds every one of its words; else None."""
-    lang = "ja" if tokenizer.name in ("ja", "ja-phrase") else "en"
-    text = RUNNING_EXAMPLES[lang]
-    known = all(t in vocab for t in tokenizer.tokenize_line(text))
-    return text if known else None
+    """The first running example whose every token, as the model's ``tokenizer`` cuts it,
+    is in ``vocab`` (any container of tokens); None when the model knows neither."""
+    for text in RUNNING_EXAMPLES.values():
+        if all(t in vocab for t in tokenizer.tokenize_line(text)):
+            return text
+    return None
 
 
 def _candidates() -> list[Path]:
