@@ -28,6 +28,13 @@ Run::
     .venv/bin/pip install -e '.[bench]'   # torch is optional: pip install torch==2.13.0
     python bench/bench_engine.py                      # configs a, b, c; 2 threads
     python bench/bench_engine.py --config a --threads 1 --windows 30 --json
+    git worktree add /tmp/before HEAD~3    # the engine before a change
+    python bench/bench_engine.py --compare /tmp/before
+
+``--compare DIR`` also runs the lstmcli of another source tree through the same harness, in
+the same rounds (before this tree's child in every other round, after it in the rest), and
+prints this tree / that tree: training tokens/s and generation speed, medians of the
+per-round ratios.
 """
 
 from __future__ import annotations
@@ -205,11 +212,13 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(out))
 
 
-def measure(framework: str, name: str, data_path: str, args: argparse.Namespace) -> dict:
-    """Run one child process with BLAS/OpenMP threads pinned before NumPy loads."""
+def measure(framework: str, name: str, data_path: str, args: argparse.Namespace,
+            root: Path | None = None) -> dict:  # fmt: skip
+    """Run one child process with BLAS/OpenMP threads pinned before NumPy loads; lstmcli is
+    imported from ``root`` (default: this checkout)."""
     n = str(args.threads)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": n, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}
-    root = str(Path(__file__).resolve().parents[1])  # import lstmcli from this checkout
+    root = str(root or Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     cmd = [sys.executable, __file__, "--child", framework, "--config", name, "--data", data_path,
            "--threads", n, "--windows", str(args.windows)]  # fmt: skip
@@ -228,10 +237,23 @@ def bench(name: str, args: argparse.Namespace, have_torch: bool) -> dict:
         data_path = os.path.join(tmp, "ids.npy")
         np.save(data_path, token_ids(V, (WARMUP + args.windows + 1) * B * T + B))
         rounds = []  # lstmcli and torch one after the other, round after round
-        for _ in range(args.rounds):
+        before = []  # --compare: the other tree's lstmcli, before ours in every other round
+        for i in range(args.rounds):
+            if args.compare and i % 2:
+                before.append(measure("lstmcli", name, data_path, args, root=args.compare))
             ours = measure("lstmcli", name, data_path, args)
+            if args.compare and not i % 2:
+                before.append(measure("lstmcli", name, data_path, args, root=args.compare))
             rounds.append((ours, measure("torch", name, data_path, args) if have_torch else None))
     row["rounds"] = [{"lstmcli": o, "torch": t} for o, t in rounds]
+    if before:  # this tree / that tree within each round, then the median
+        pairs = list(zip([o for o, _ in rounds], before, strict=True))
+        row["compare"] = {
+            "tree": str(args.compare),
+            "lstmcli": med_of(before),
+            "train_ratio": median([o["tok_s"] / b["tok_s"] for o, b in pairs]),
+            "gen_ratio": median([b["gen_us"] / o["gen_us"] for o, b in pairs]),
+        }
     row["lstmcli"] = med_of([o for o, _ in rounds])
     row["torch"] = med_of([t for _, t in rounds]) if have_torch else None
     ours = row["lstmcli"]
@@ -285,6 +307,13 @@ def table(rows: list[dict], threads: int) -> str:
             f"GEMM {r['lstmcli']['gemm_gflops']:.0f} GFLOP/s, "
             f"ceiling {r['ceiling_tok_s']:,.0f} tok/s; last-window loss {loss}"
         )
+    for r in rows:
+        if c := r.get("compare"):
+            notes.append(
+                f"{r['config']} against {c['tree']}: training {c['lstmcli']['tok_s']:,.0f} "
+                f"tok/s there, this tree / that tree {c['train_ratio']:.3f}x; generation "
+                f"{c['lstmcli']['gen_us']:.0f} µs there, speedup {c['gen_ratio']:.3f}x"
+            )
     return "\n".join([*out, "", *notes])
 
 
@@ -295,6 +324,12 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=25, help="timed training windows")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs per config")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        metavar="DIR",
+        help="another lstmcli source tree to run in the same rounds (before / after)",
+    )
     ap.add_argument("--child", choices=("lstmcli", "torch"), help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
