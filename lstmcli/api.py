@@ -192,7 +192,7 @@ def load(path: PathLike | None = None) -> Model:
     background, while NumPy and the weights load.
     """
     found = paths.find_model(path)
-    if _tokenizer_name(found) in ("ja", "ja-phrase"):
+    if tok.needs_dictionary(_tokenizer_name(found)):
         tok.preload_sudachi()
     from lstmcli.predict import Predictor
 

@@ -61,6 +61,7 @@ class Tokenizer:
 
     name = ""
     joiner = " "  # what detokenize puts between tokens of a line
+    dictionary = False  # whether it needs SudachiPy's dictionary (see preload_sudachi)
 
     def __init__(self) -> None:
         self.options: dict[str, Any] = {}  # what spec() stores; only ja and ja-phrase have any
@@ -230,6 +231,7 @@ class JaTokenizer(Tokenizer):
 
     name = "ja"
     joiner = ""
+    dictionary = True
 
     def __init__(self, mode: str = "C") -> None:
         if mode not in ("A", "B", "C"):
@@ -319,6 +321,13 @@ _CLASSES: dict[str, type[Tokenizer]] = {
     "ja": JaTokenizer,
     "ja-phrase": JaPhraseTokenizer,
 }
+
+
+def needs_dictionary(name: str | None) -> bool:
+    """Whether the tokenizer called ``name`` loads SudachiPy's dictionary (False for a name
+    that is not a tokenizer's)."""
+    cls = _CLASSES.get(name or "")
+    return bool(cls and cls.dictionary)
 
 
 def get_tokenizer(name: str, **options: Any) -> Tokenizer:

@@ -14,6 +14,7 @@ from lstmcli.tokenize import (
     SPACE,
     from_spec,
     get_tokenizer,
+    needs_dictionary,
     resolve,
 )
 
@@ -116,6 +117,11 @@ def test_unknown_names_and_options():
         get_tokenizer("ja", mode="D")
     with pytest.raises(LstmError, match="options"):
         get_tokenizer("word", lower=True)
+
+
+def test_which_tokenizers_need_the_dictionary():
+    assert [n for n in CONCRETE if needs_dictionary(n)] == ["ja", "ja-phrase"]
+    assert not needs_dictionary(None) and not needs_dictionary("bpe")
 
 
 def test_spec_round_trip_and_versions():
