@@ -28,6 +28,7 @@ from lstmcli.model import ModelConfig, Params, State
 from lstmcli.workspace import Workspace
 
 MAX_NONFINITE = 5  # consecutive non-finite steps before training gives up
+ANNEALS = ("none", "linear")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class TrainConfig:
     lr_decay: float = 0.5
     decay_after: int | None = None
     decay_on_plateau: bool = True
+    anneal: str = "none"  # "linear": the rate falls to 0 over the budget (see budget_used)
     patience: int | None = 3  # stop after this many epochs without improvement
     clip: float = 5.0
     seed: int = 0
@@ -73,6 +75,8 @@ class TrainConfig:
             raise LstmError(f"learning rate must be positive, got {self.lr}")
         if not 0 < self.lr_decay <= 1:
             raise LstmError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.anneal not in ANNEALS:
+            raise LstmError(f"unknown anneal {self.anneal!r}; use one of: {', '.join(ANNEALS)}")
         if self.clip < 0:
             raise LstmError(f"clip must be ≥ 0 (0 turns it off), got {self.clip}")
         if self.optimizer not in optim.OPTIMIZERS:
@@ -265,12 +269,15 @@ def run_training(
                 s.optimizer.lr = s.schedule.lr
                 continue
             s.nonfinite = 0
+            lr = _rate(s, n_windows)
             if tc.vary_seq_len:  # AWD-LSTM: the rate scales with the window, lr·T / mean
-                s.optimizer.lr = s.schedule.lr * len(x) / tc.seq_len
+                s.optimizer.lr = lr * len(x) / tc.seq_len
                 rows_left = len(streams) - 1 - s.row - len(x)
                 n_windows = k + 1 + regularize.expected_windows(rows_left, tc.seq_len)
+            else:
+                s.optimizer.lr = lr
             s.optimizer.step(s.params, grads, scale)  # overwrites grads
-            s.optimizer.lr = s.schedule.lr
+            s.optimizer.lr = lr
             if s.asgd is not None:
                 s.asgd.update(s.params)
             s.state = new_state
@@ -306,6 +313,27 @@ def run_training(
             return "interrupted"
     s.finished = True
     return "finished"
+
+
+def budget_used(s: Session, n_windows: int) -> float:
+    """The share of the run's budget spent, in [0, 1]: of its epochs (``n_windows`` per
+    epoch), or of ``max_steps`` or ``max_minutes`` when one of those is further along."""
+    tc = s.train
+    used = (s.epoch - 1 + s.window / max(n_windows, 1)) / tc.epochs
+    if tc.max_steps is not None:
+        used = max(used, s.step / tc.max_steps)
+    if tc.max_minutes is not None:
+        used = max(used, s.seconds / (60 * tc.max_minutes))
+    return min(used, 1.0)
+
+
+def _rate(s: Session, n_windows: int) -> float:
+    """The learning rate of the next update: the schedule's, and with ``anneal="linear"``
+    scaled by the share of the budget left (Li et al. 2020, "Budgeted Training": a linear
+    decay to zero suits a run that a budget ends, however many epochs it allows)."""
+    if s.train.anneal == "linear":
+        return s.schedule.lr * (1.0 - budget_used(s, n_windows))
+    return s.schedule.lr
 
 
 def _budget_spent(s: Session) -> str | None:

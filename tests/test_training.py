@@ -94,6 +94,58 @@ def test_resume_in_the_middle_of_an_epoch_gives_the_same_weights(roundtrip):
         np.testing.assert_array_equal(whole.params[k], resumed.params[k], err_msg=k)
 
 
+def test_linear_anneal_falls_to_zero_over_the_step_budget():
+    events = []
+    s = _session(optimizer="sgd", lr=0.5, epochs=50, max_steps=20, anneal="linear")
+    assert training.run_training(s, _ids(), None, on_event=events.append) == "max-steps"
+    lrs = [e.lr for e in events if isinstance(e, training.StepEvent)]
+    # the rate of update k (0-based) is lr · (1 − k / 20), reported after the update
+    np.testing.assert_allclose(lrs, [0.5 * (1 - k / 20) for k in range(20)], rtol=1e-12)
+
+
+def test_linear_anneal_over_epochs_and_the_budget_used():
+    ids = _ids()
+    n_windows = data.num_windows(data.batchify(ids, 4), 6)
+    s = _session(optimizer="sgd", lr=1.0, epochs=2, anneal="linear")
+    assert training.budget_used(s, n_windows) == 0.0
+    s.epoch, s.window = 2, n_windows // 2
+    assert training.budget_used(s, n_windows) == pytest.approx(
+        0.5 + 0.5 * (n_windows // 2) / n_windows
+    )
+    s2 = _session(optimizer="sgd", lr=1.0, epochs=2, max_minutes=1.0)
+    s2.seconds = 45.0  # three quarters of the time budget, ahead of the epochs
+    assert training.budget_used(s2, n_windows) == 0.75
+    events = []
+    s3 = _session(optimizer="sgd", lr=1.0, epochs=2, anneal="linear")
+    training.run_training(s3, ids, None, on_event=events.append)
+    lrs = [e.lr for e in events if isinstance(e, training.StepEvent)]
+    assert lrs[0] == pytest.approx(1.0) and 0 <= lrs[-1] < 1 / n_windows
+    assert np.all(np.diff(lrs) < 0)
+    plain, plain_events = _session(optimizer="sgd", lr=1.0, epochs=2), []  # off by default
+    training.run_training(plain, ids, None, on_event=plain_events.append)
+    assert {e.lr for e in plain_events if isinstance(e, training.StepEvent)} == {1.0}
+    with pytest.raises(LstmError, match="anneal"):
+        training.TrainConfig(anneal="cosine")
+
+
+def test_resume_with_linear_anneal_gives_the_same_weights(roundtrip):
+    ids = _ids()
+    whole = _session(optimizer="sgd", lr=0.5, epochs=2, anneal="linear")
+    training.run_training(whole, ids, None)
+    part = _session(optimizer="sgd", lr=0.5, epochs=2, anneal="linear")
+    calls = {"n": 0}
+
+    def stop_after_9():
+        calls["n"] += 1
+        return calls["n"] >= 9
+
+    assert training.run_training(part, ids, None, should_stop=stop_after_9) == "interrupted"
+    resumed = roundtrip(part)
+    training.run_training(resumed, ids, None)
+    for k in whole.params:
+        np.testing.assert_array_equal(whole.params[k], resumed.params[k], err_msg=k)
+
+
 def test_non_finite_steps_are_rolled_back_then_give_up(monkeypatch):
     s = _session()
     before = {k: v.copy() for k, v in s.params.items()}
