@@ -595,8 +595,11 @@ def info(
     for key in ("optimizer", "lr", "batch_size", "seq_len", "epochs", "clip"):
         if key in tr:
             summary[key.replace("_", " ")] = tr[key]
-    from lstmcli.render import regularizer_text
+    from lstmcli.render import regularizer_text, schedule_text
     from lstmcli.trainjob import regularizer_summary
+
+    if "lr" in tr:
+        summary["lr schedule"] = schedule_text(tr)
 
     if reg := regularizer_summary(tr):
         summary["regularise"] = regularizer_text(reg)

@@ -206,6 +206,25 @@ def regularizer_text(reg: dict) -> str:
     return ", ".join(k if v is True else f"{k} {v:g}" for k, v in reg.items())
 
 
+def schedule_text(tr: dict) -> str:
+    """How training settings ``tr`` (a checkpoint's) moved the learning rate, in words:
+    "×0.25 on a plateau, within 58 min", "×0.5 every epoch from 4", "linear to 0 over
+    58 min" (over the budget that ends the run first)."""
+    minutes = f"{tr['max_minutes']:g} min" if tr.get("max_minutes") else None
+    parts = []
+    if tr.get("anneal") == "linear":
+        steps = f"{tr['max_steps']} steps" if tr.get("max_steps") else None
+        parts.append(f"linear to 0 over {minutes or steps or str(tr.get('epochs')) + ' epochs'}")
+        minutes = None
+    decay = f"×{tr.get('lr_decay', 0.5):g}"
+    if tr.get("decay_after") is not None:
+        parts.append(f"{decay} every epoch from {tr['decay_after']}")
+    elif tr.get("decay_on_plateau", True):
+        parts.append(f"{decay} on a plateau")
+    text = ", ".join(parts) or "constant"
+    return f"{text}, within {minutes}" if minutes else text
+
+
 def train_summary(console: Console, s: dict) -> None:
     """The end of ``lstm train``: where the model is, how good it is, what to try next."""
     console.print()
