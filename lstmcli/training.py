@@ -270,14 +270,13 @@ def run_training(
                 continue
             s.nonfinite = 0
             lr = _rate(s, n_windows)
-            if tc.vary_seq_len:  # AWD-LSTM: the rate scales with the window, lr·T / mean
-                s.optimizer.lr = lr * len(x) / tc.seq_len
+            # AWD-LSTM: with windows of varying length the rate scales with it, lr·T / mean
+            s.optimizer.lr = lr * len(x) / tc.seq_len if tc.vary_seq_len else lr
+            if tc.vary_seq_len:
                 rows_left = len(streams) - 1 - s.row - len(x)
                 n_windows = k + 1 + regularize.expected_windows(rows_left, tc.seq_len)
-            else:
-                s.optimizer.lr = lr
             s.optimizer.step(s.params, grads, scale)  # overwrites grads
-            s.optimizer.lr = lr
+            s.optimizer.lr = lr  # the rate the step event and the epoch's record show
             if s.asgd is not None:
                 s.asgd.update(s.params)
             s.state = new_state
