@@ -213,9 +213,14 @@ def schedule_text(tr: dict) -> str:
     minutes = f"{tr['max_minutes']:g} min" if tr.get("max_minutes") else None
     parts = []
     if tr.get("anneal") == "linear":
-        steps = f"{tr['max_steps']} steps" if tr.get("max_steps") else None
-        parts.append(f"linear to 0 over {minutes or steps or str(tr.get('epochs')) + ' epochs'}")
-        minutes = None
+        if minutes:
+            over = minutes
+        elif tr.get("max_steps"):
+            over = f"{tr['max_steps']} steps"
+        else:
+            over = f"{tr.get('epochs')} epochs"
+        parts.append(f"linear to 0 over {over}")
+        minutes = None  # said already: no "within" after it
     decay = f"×{tr.get('lr_decay', 0.5):g}"
     if tr.get("decay_after") is not None:
         parts.append(f"{decay} every epoch from {tr['decay_after']}")
