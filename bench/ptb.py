@@ -303,6 +303,18 @@ def write_table() -> None:
     (ROOT / "BENCHMARKS.md").write_text(text.rstrip("\n") + "\n")
 
 
+def _jobs_option(r: dict) -> str:
+    return f" --jobs {r['jobs']}" if r.get("jobs", 1) > 1 else ""
+
+
+def _jobs_text(r: dict) -> str:
+    """How the ablation's runs shared the machine, when they ran side by side."""
+    if r.get("jobs", 1) == 1:
+        return ""
+    threads = r.get("threads") or "?"
+    return f", {r['jobs']} at a time with {threads} BLAS thread{'s' * (threads != '1')} each"
+
+
 def ablation_table(results: Path = RESULTS) -> list[str]:
     """The BENCHMARKS.md section for ``bench/ptb_ablation.py``'s results (none: no lines)."""
     rows = sorted((json.loads(p.read_text()) for p in results.glob("ablation-*.json")),
@@ -313,8 +325,9 @@ def ablation_table(results: Path = RESULTS) -> list[str]:
     lines = [
         f"## Ablation of `--preset ptb-awd` ({rows[0]['minutes']:g} minutes of training each)",
         "",
-        "Made by `python bench/ptb_ablation.py`: the preset, then the preset with one",
-        "regulariser turned off, each trained for the same time and scored as above.",
+        f"Made by `python bench/ptb_ablation.py{_jobs_option(rows[0])}`: the preset, then the",
+        "preset with one regulariser turned off, each trained for the same time and scored as",
+        f"above{_jobs_text(rows[0])}.",
         "",
         "| variant | options | epochs | tokens/s | averaged from | valid ppl | Δ valid | test |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

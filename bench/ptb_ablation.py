@@ -11,6 +11,7 @@ Each variant's figures go to ``bench/results/ablation-VARIANT.json`` (or ``--res
 and ``BENCHMARKS.md`` gets the ablation table. Run::
 
     python bench/ptb_ablation.py                          # all 8 runs, about 2.5 hours
+    python bench/ptb_ablation.py --jobs 2                 # two at a time, a core each
     python bench/ptb_ablation.py --only full,no-weight-drop
     python bench/ptb_ablation.py --minutes 0.2 --results /tmp/ablation   # a quick trial
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,13 +41,30 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def run_variant(variant: str, minutes: float, results: Path) -> dict:
+def run_variant(variant: str, minutes: float, results: Path, jobs: int) -> dict:
     options = VARIANTS[variant]
     extra = ("--max-minutes", f"{minutes:g}", *options)
     r = ptb.run_preset(PRESET, extra, name=f"ablation-{variant}", results=results)
-    r.update(variant=variant, options=options, minutes=minutes, order=list(VARIANTS).index(variant))
+    r.update(variant=variant, options=options, minutes=minutes, order=list(VARIANTS).index(variant),
+             jobs=jobs, threads=os.environ.get("OPENBLAS_NUM_THREADS"))  # fmt: skip
     (results / f"ablation-{variant}.json").write_text(json.dumps(r, indent=1) + "\n")
     return r
+
+
+def run_all(names: list[str], minutes: float, results: Path, jobs: int) -> None:
+    """Each variant in its own process (peak memory stays per run), ``jobs`` at a time, each
+    with an equal share of the cores as BLAS threads, so that runs side by side get the same."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+           "MKL_NUM_THREADS": threads}  # fmt: skip
+    for i in range(0, len(names), jobs):
+        procs = []
+        for v in names[i : i + jobs]:
+            cmd = [sys.executable, __file__, "--variant", v, "--minutes", str(minutes),
+                   "--results", str(results), "--jobs", str(jobs)]  # fmt: skip
+            procs.append(subprocess.Popen(cmd, env=env))
+        if failed := [p.args[3] for p in procs if p.wait() != 0]:
+            sys.exit(f"ablation run failed: {', '.join(failed)}")
 
 
 def main() -> None:
@@ -53,10 +72,11 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget per run")
     ap.add_argument("--only", help=f"comma-separated variants (default all: {', '.join(VARIANTS)})")
     ap.add_argument("--results", type=Path, default=ptb.RESULTS, help="where the JSON goes")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at a time, sharing out the cores")
     ap.add_argument("--variant", help=argparse.SUPPRESS)  # one run, in a child process
     args = ap.parse_args()
     if args.variant:
-        r = run_variant(args.variant, args.minutes, args.results)
+        r = run_variant(args.variant, args.minutes, args.results, args.jobs)
         print(f"{args.variant}: valid ppl {r['best_valid_ppl']:.2f}, test {r['test_ppl']:.2f}, "
               f"{r['epochs']} epochs, {r['tokens_per_s']:,.0f} tokens/s", flush=True)  # fmt: skip
         return
@@ -65,9 +85,9 @@ def main() -> None:
         ap.error(f"unknown variant {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     if not (ptb.PTB / "ptb.train.txt").exists():
         sys.exit(f"no Penn Treebank files in {ptb.PTB}; set PTB_DIR")
-    for v in names:  # one process per run: peak memory stays per run
-        subprocess.run([sys.executable, __file__, "--variant", v, "--minutes", str(args.minutes),
-                        "--results", str(args.results)], check=True)  # fmt: skip
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    run_all(names, args.minutes, args.results, args.jobs)
     if args.results.resolve() == ptb.RESULTS.resolve():
         ptb.write_table()
     else:
