@@ -329,17 +329,22 @@ def ablation_table(results: Path = RESULTS) -> list[str]:
         "preset with one regulariser turned off, each trained for the same time and scored as",
         f"above{_jobs_text(rows[0])}.",
         "",
-        "| variant | options | epochs | tokens/s | averaged from | valid ppl | Δ valid | test |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| variant | options | epochs | tokens trained | tokens/s | averaged from | valid ppl "
+        "| Δ valid | test |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         delta = "—" if full in (None, r) else f"{r['best_valid_ppl'] - full['best_valid_ppl']:+.2f}"
         avg = r.get("averaged_from_epoch")
+        trained = r["tokens_per_s"] * sum(h["seconds"] for h in r["history"])
         lines.append(
             f"| {r['variant']} | `{' '.join(r['options']) or '—'}` | {r['epochs']} | "
-            f"{r['tokens_per_s']:,.0f} | {'—' if avg is None else f'epoch {avg}'} | "
-            f"{r['best_valid_ppl']:.2f} | {delta} | {r['test_ppl']:.2f} |"
+            f"{trained / 1e6:.2f}M | {r['tokens_per_s']:,.0f} | "
+            f"{'—' if avg is None else f'epoch {avg}'} | {r['best_valid_ppl']:.2f} | {delta} | "
+            f"{r['test_ppl']:.2f} |"
         )
+    if full and full.get("note"):  # what the runs say, written after them (in full's JSON)
+        lines += ["", full["note"]]
     lines += ["", f"Commands ({rows[0]['machine']}, {rows[0]['date']}), each variant adding its "
               "options to the first:", "", f"```\n{rows[0]['commands'][0]}\n```",
               f"```\n{rows[0]['commands'][1]}\n```", ""]  # fmt: skip
