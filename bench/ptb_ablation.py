@@ -11,7 +11,7 @@ Each variant's figures go to ``bench/results/ablation-VARIANT.json`` (or ``--res
 and ``BENCHMARKS.md`` gets the ablation table. Run::
 
     python bench/ptb_ablation.py                          # all 8 runs, about 2.5 hours
-    python bench/ptb_ablation.py --jobs 2                 # two at a time, a core each
+    python bench/ptb_ablation.py --jobs 2                 # two at a time, a core each: 75 min
     python bench/ptb_ablation.py --only full,no-weight-drop
     python bench/ptb_ablation.py --minutes 0.2 --results /tmp/ablation   # a quick trial
 """
