@@ -269,10 +269,9 @@ def run_training(
                 s.optimizer.lr = s.schedule.lr
                 continue
             s.nonfinite = 0
-            lr = _rate(s, n_windows)
-            # AWD-LSTM: with windows of varying length the rate scales with it, lr·T / mean
-            s.optimizer.lr = lr * len(x) / tc.seq_len if tc.vary_seq_len else lr
-            if tc.vary_seq_len:
+            lr = s.optimizer.lr = _rate(s, n_windows)
+            if tc.vary_seq_len:  # AWD-LSTM: the rate scales with the window's length, lr·T / mean
+                s.optimizer.lr = lr * len(x) / tc.seq_len
                 rows_left = len(streams) - 1 - s.row - len(x)
                 n_windows = k + 1 + regularize.expected_windows(rows_left, tc.seq_len)
             s.optimizer.step(s.params, grads, scale)  # overwrites grads
