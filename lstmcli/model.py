@@ -311,26 +311,39 @@ def loss_and_grads(
     ws: Workspace,
     rng: np.random.Generator | None = None,
     reg: regularize.Regularizers | None = None,
+    mask: np.ndarray | None = None,
 ) -> tuple[float, Grads, State]:
     """Mean cross-entropy of a window and the exact gradient of every parameter.
 
     x, y: (T, B) int ids, y the next token of x. state: carried in from the previous
     window (its gradient is stopped at the window edge). rng: dropout masks; None turns
     dropout off. reg: AWD-LSTM's regularisers, their masks drawn from rng first (AR and
-    TAR apply even without rng); their penalty is in ``grads.penalty``. Returns (loss,
+    TAR apply even without rng); their penalty is in ``grads.penalty``. mask: (T, B) 1 on
+    the steps that count and 0 on padding (line batches, :class:`~lstmcli.data.LinePlan`);
+    the loss is then the mean over the n = Σ mask steps, and padded steps add nothing to
+    it or to any gradient. Padding must come after a stream's last counted step, as it
+    does in a line batch: a padded step then feeds only padded steps. Returns (loss,
     grads, new state); loss is the cross-entropy alone; grads live in ``ws`` and are
     overwritten by the next call.
     """
     T, B = x.shape
     N = T * B
     dt = np.dtype(cfg.dtype)
+    weights = None if mask is None else mask.reshape(N).astype(dt, copy=False)
+    n = N if weights is None else float(weights.sum())
+    if n == 0:
+        raise LstmError("a window with every step masked out has no loss")
     masked = reg is not None and reg.dropouts and rng is not None
     rm = regularize.draw_masks(reg, cfg, B, rng, ws) if masked else None
     fw = _forward(params, cfg, x, state, ws, rng if cfg.dropout > 0 else None, rm)
-    # softmax + cross-entropy; its gradient (p − onehot(y)) / N is r[:, None] · e
+    # softmax + cross-entropy; its gradient (p − onehot(y)) / n is r[:, None] · e
     e = _logits(params, fw.top, ws)
-    nll, r = _softmax_xent(e, params["decoder.bias"], y.reshape(N), grad_scale=1.0 / N)
-    loss = float(nll.mean())
+    nll, r = _softmax_xent(e, params["decoder.bias"], y.reshape(N), grad_scale=1.0 / n)
+    if weights is None:
+        loss = float(nll.mean())
+    else:  # padded rows: no loss, and r = 0 stops their gradient at the decoder
+        loss = float(nll @ weights) / n
+        r *= weights
 
     grads = Grads({k: ws.get(f"grad:{k}", p.shape, dt) for k, p in params.items() if "rnn." in k})
     if not cfg.tie_weights:  # zero outside the rows of the last window: see below
@@ -347,7 +360,7 @@ def loss_and_grads(
     dtop *= r[:, None]
     penalty = 0.0
     if reg is not None and reg.alpha:  # AR on the decoder's (dropped) input
-        penalty += regularize.activation_penalty(fw.top, reg.alpha, dtop, ws)
+        penalty += regularize.activation_penalty(fw.top, reg.alpha, dtop, ws, weights)
     masks = list(fw.masks)
     if masks:
         dtop *= masks.pop()
@@ -355,7 +368,8 @@ def loss_and_grads(
     if rm is not None and rm.locked[-1] is not None:
         dh *= rm.locked[-1]
     if reg is not None and reg.beta:  # TAR on the last layer's output before dropout
-        penalty += regularize.temporal_penalty(fw.caches[-1].h[1:], reg.beta, dh, ws)
+        steps = None if mask is None else mask.astype(dt, copy=False)
+        penalty += regularize.temporal_penalty(fw.caches[-1].h[1:], reg.beta, dh, ws, steps)
     for k in range(cfg.num_layers - 1, -1, -1):
         W_ih, W_hh = params[f"rnn.weight_ih_l{k}"], fw.W_hh[k]
         g = cells.CellGrads(
@@ -397,6 +411,18 @@ def window_logits(
     return _logits(params, fw.top, ws), fw.state
 
 
+def last_logits(
+    params: Params, cfg: ModelConfig, x: np.ndarray, last: np.ndarray, ws: Workspace
+) -> np.ndarray:
+    """Logits (B, V), decoder bias included, of each stream b of a window x (T, B) run from
+    the zero state without dropout, read after its token x[last[b], b]: the next-token
+    scores after B prompts of different lengths, padded at the end, in one run."""
+    B = x.shape[1]
+    fw = _forward(params, cfg, x, zero_state(cfg, B), ws, None)
+    top = fw.top[np.asarray(last) * B + np.arange(B)]  # (B, H)
+    return top @ decoder_weight(params).T + params["decoder.bias"]
+
+
 def row_nll(logits: np.ndarray, bias: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Cross-entropy (N,) float64 of each row of ``logits + bias`` (N, V) against targets y
     (N,); ``logits`` is overwritten."""
@@ -404,8 +430,17 @@ def row_nll(logits: np.ndarray, bias: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def window_loss(
-    params: Params, cfg: ModelConfig, x: np.ndarray, y: np.ndarray, state: State, ws: Workspace
+    params: Params,
+    cfg: ModelConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    state: State,
+    ws: Workspace,
+    mask: np.ndarray | None = None,
 ) -> tuple[float, State]:
-    """Summed cross-entropy (nats) of a window without dropout, and the new state."""
+    """Summed cross-entropy (nats) of a window without dropout, and the new state; with
+    ``mask`` (T, B), summed over the steps where it is 1 (see :func:`loss_and_grads`)."""
     logits, state = window_logits(params, cfg, x, state, ws)
-    return float(row_nll(logits, params["decoder.bias"], y.reshape(y.size)).sum()), state
+    nll = row_nll(logits, params["decoder.bias"], y.reshape(y.size))
+    total = nll.sum() if mask is None else nll @ mask.reshape(y.size).astype(np.float64)
+    return float(total), state

@@ -124,30 +124,62 @@ def draw_masks(
     return Masks(words, locked, weight)
 
 
-def activation_penalty(h: np.ndarray, alpha: float, dh: np.ndarray, ws: Workspace) -> float:
-    """AR = α·mean(h²) of h (…, H); adds ∂AR/∂h = 2α·h / n (n = h.size) into dh."""
-    n = h.size
-    tmp = np.multiply(h, 2.0 * alpha / n, out=ws.get("reg.ar", h.shape, h.dtype))
+def activation_penalty(
+    h: np.ndarray, alpha: float, dh: np.ndarray, ws: Workspace, rows: np.ndarray | None = None
+) -> float:
+    """AR = α·mean(h²) of h (N, H); adds ∂AR/∂h = 2α·h / n (n = h.size) into dh.
+
+    With ``rows`` (N,), 1 for the rows that count and 0 for padding, the mean is over the
+    n = Σrows · H entries of the counted rows only.
+    """
+    tmp = ws.get("reg.ar", h.shape, h.dtype)
+    if rows is None:
+        n = h.size
+        np.multiply(h, 2.0 * alpha / n, out=tmp)
+        dh += tmp
+        return alpha * float(np.vdot(h, h)) / n
+    n = float(rows.sum()) * h.shape[1]
+    np.multiply(h, rows[:, None], out=tmp)  # h on counted rows, 0 on padding
+    penalty = alpha * float(np.vdot(tmp, tmp)) / n
+    tmp *= 2.0 * alpha / n
     dh += tmp
-    return alpha * float(np.vdot(h, h)) / n
+    return penalty
 
 
-def temporal_penalty(h: np.ndarray, beta: float, dh: np.ndarray, ws: Workspace) -> float:
+def temporal_penalty(
+    h: np.ndarray, beta: float, dh: np.ndarray, ws: Workspace, steps: np.ndarray | None = None
+) -> float:
     """TAR = β·mean((h_t − h_{t−1})²) of h (T, B, H); adds its gradient into dh (T, B, H).
 
     With Δ_t = h_t − h_{t−1} (t = 2 … T) and n = (T − 1)·B·H:
     ∂TAR/∂h_t = 2β/n · (Δ_t − Δ_{t+1}), where Δ_1 = Δ_{T+1} = 0. Zero when T = 1.
+    With ``steps`` (T, B), 1 for the steps that count and 0 for padding after them, only
+    the differences Δ_t with step t counted enter, n = Σ_{t≥2} steps_t · H.
     """
     T = h.shape[0]
     if T < 2:
         return 0.0
     d = np.subtract(h[1:], h[:-1], out=ws.get("reg.tar", h[1:].shape, h.dtype))  # Δ
     n = d.size
+    if steps is not None:
+        n = float(steps[1:].sum()) * h.shape[2]
+        if n == 0:
+            return 0.0
+        d *= steps[1:, :, None]
     penalty = beta * float(np.vdot(d, d)) / n
     d *= 2.0 * beta / n
     dh[1:] += d
     dh[:-1] -= d
     return penalty
+
+
+def unk_noise(x: np.ndarray, p: float, unk_id: int, rng: np.random.Generator) -> np.ndarray:
+    """A copy of the input ids x with each one read as ``<unk>`` with probability p: the
+    blank noising of Xie et al. 2017 ("Data noising as smoothing in neural network
+    language models"), with ``<unk>`` as the blank. A model trained so has seen ``<unk>``
+    between a cue and its question, as a prompt's unknown word puts it there. The targets
+    are left as they are."""
+    return np.where(rng.random(x.shape) < p, unk_id, x).astype(x.dtype, copy=False)
 
 
 # AWD-LSTM's rule for the window length: the mean, or half of it one time in twenty, then

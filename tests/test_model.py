@@ -135,3 +135,87 @@ def test_tied_embedding_gradient_is_dense():
     cfg, params, x, y, state = _setup(layers=2, tie=True)
     _, grads, _ = M.loss_and_grads(params, cfg, x, y, state, Workspace())
     assert grads.rows == {}
+
+
+def _padded(T=6, B=4, seed=1):
+    """A mask of line batches: stream b counts its first n_b steps, then padding."""
+    lengths = np.array([T, 3, 1, 5])[:B]
+    return (np.arange(T)[:, None] < lengths[None, :]).astype(np.float64)
+
+
+MASKED = [
+    dict(cell="lstm", layers=1),
+    dict(cell="lstm", layers=2, tie=True),
+    dict(cell="rnn", layers=2),
+    dict(cell="lstm", layers=2, dropout=0.3),
+]
+
+
+@pytest.mark.parametrize("case", MASKED, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_masked_gradients_match_finite_differences(case, numerical_grad):
+    cfg, params, x, y, state = _setup(**case, B=4, T=6)
+    mask = _padded()
+
+    def loss_of():
+        rng = np.random.default_rng(7) if cfg.dropout else None
+        loss, grads, _ = M.loss_and_grads(params, cfg, x, y, state, Workspace(), rng, None, mask)
+        return loss, {k: v.copy() for k, v in grads.items()}
+
+    _, grads = loss_of()
+    for name, p in params.items():
+        num = numerical_grad(lambda: loss_of()[0], p)
+        err = np.linalg.norm(grads[name] - num) / (
+            np.linalg.norm(grads[name]) + np.linalg.norm(num)
+        )
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_padding_adds_nothing_to_the_loss_or_the_gradients():
+    """What stands in the padded steps does not matter, and the masked loss is the mean over
+    the counted steps: the same as running each stream alone over its own steps."""
+    cfg, params, x, y, _ = _setup(layers=2, B=4, T=6)
+    mask = _padded()
+    state = M.zero_state(cfg, 4)
+    loss, grads, _ = M.loss_and_grads(params, cfg, x, y, state, Workspace(), None, None, mask)
+    grads = {k: v.copy() for k, v in grads.items()}
+    x2, y2 = x.copy(), y.copy()
+    rng = np.random.default_rng(3)
+    x2[mask == 0] = rng.integers(0, cfg.vocab_size, int((mask == 0).sum()))
+    y2[mask == 0] = rng.integers(0, cfg.vocab_size, int((mask == 0).sum()))
+    loss2, grads2, _ = M.loss_and_grads(params, cfg, x2, y2, state, Workspace(), None, None, mask)
+    assert loss2 == pytest.approx(loss, abs=1e-14)
+    for k in grads:
+        np.testing.assert_allclose(grads2[k], grads[k], atol=1e-14, err_msg=k)
+    # summed over streams alone, each weighted by its share of the counted steps
+    n = mask.sum()
+    total, summed = 0.0, {k: np.zeros_like(v) for k, v in grads.items()}
+    for b in range(4):
+        t = int(mask[:, b].sum())
+        one = M.zero_state(cfg, 1)
+        lb, gb, _ = M.loss_and_grads(
+            params, cfg, x[:t, b : b + 1], y[:t, b : b + 1], one, Workspace()
+        )
+        total += lb * t / n
+        for k in summed:
+            summed[k] += gb[k] * (t / n)
+    assert loss == pytest.approx(total, abs=1e-12)
+    for k in grads:
+        np.testing.assert_allclose(grads[k], summed[k], atol=1e-12, err_msg=k)
+    # evaluation agrees: the summed loss over the counted steps
+    total_eval, _ = M.window_loss(params, cfg, x, y, state, Workspace(), mask)
+    assert total_eval == pytest.approx(loss * n, rel=1e-12)
+
+
+def test_last_logits_are_those_after_each_prompts_last_token():
+    cfg, params, x, _, _ = _setup(layers=2, B=3, T=5)
+    last = np.array([4, 1, 2])
+    logits = M.last_logits(params, cfg, x, last, Workspace())
+    for b in range(3):
+        out = inference.run(params, cfg, x[: last[b] + 1, b])
+        np.testing.assert_allclose(logits[b], out.logits[-1], atol=1e-12)
+
+
+def test_a_window_with_nothing_counted_is_refused():
+    cfg, params, x, y, state = _setup()
+    with pytest.raises(LstmError, match="masked out"):
+        M.loss_and_grads(params, cfg, x, y, state, Workspace(), None, None, np.zeros(x.shape))

@@ -176,3 +176,51 @@ def test_window_lengths_have_awd_lstm_law():
     assert regularize.draw_length(3, rng) >= 3
     n = regularize.expected_windows(10000, 70)
     assert abs(n - 10000 / T.mean()) < 3
+
+
+def test_masked_gradients_with_every_regulariser_match_finite_differences(numerical_grad):
+    """Line batches pad the end of short lines: AR and TAR count only the steps that count."""
+    cfg, params, x, y, state = _setup(tie=True, B=3, T=5)
+    mask = (np.arange(5)[:, None] < np.array([5, 2, 3])[None, :]).astype(np.float64)
+    reg = Regularizers(**ALL)
+
+    def objective(ws=None):
+        rng = np.random.default_rng(7)
+        loss, grads, _ = M.loss_and_grads(
+            params, cfg, x, y, state, ws or Workspace(), rng, reg, mask
+        )
+        return loss + grads.penalty, grads
+
+    _, grads = objective()
+    grads = {k: v.copy() for k, v in grads.items()}
+    ws = Workspace()
+    for name, p in params.items():
+        num = numerical_grad(lambda: objective(ws)[0], p)
+        err = np.linalg.norm(grads[name] - num) / (
+            np.linalg.norm(grads[name]) + np.linalg.norm(num)
+        )
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_masked_ar_and_tar_are_means_over_the_counted_steps():
+    ws = Workspace()
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(4, 2, 3))  # (T, B, H)
+    mask = np.array([[1, 1], [1, 1], [1, 0], [1, 0]], dtype=np.float64)
+    rows = mask.reshape(-1)
+    ar = regularize.activation_penalty(h.reshape(8, 3), 2.0, np.zeros((8, 3)), ws, rows)
+    kept = h.reshape(8, 3)[rows == 1]
+    assert ar == pytest.approx(2.0 * (kept**2).mean())
+    tar = regularize.temporal_penalty(h, 1.0, np.zeros_like(h), ws, mask)
+    diffs = [h[t, b] - h[t - 1, b] for t in range(1, 4) for b in range(2) if mask[t, b]]
+    assert tar == pytest.approx(np.mean(np.square(diffs)))
+
+
+def test_unk_noise_reads_inputs_as_unk_at_its_rate_and_leaves_x_alone():
+    x = np.full((200, 50), 7, dtype=np.int32)
+    noisy = regularize.unk_noise(x, 0.1, 1, np.random.default_rng(0))
+    assert (x == 7).all() and noisy.dtype == x.dtype
+    assert set(np.unique(noisy).tolist()) == {1, 7}
+    assert abs((noisy == 1).mean() - 0.1) < 0.01
+    again = regularize.unk_noise(x, 0.1, 1, np.random.default_rng(0))
+    np.testing.assert_array_equal(noisy, again)

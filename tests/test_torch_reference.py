@@ -93,3 +93,41 @@ def test_float32_logits_agree_to_1e5(tmp_path):
     with torch.no_grad():
         tl, _ = net(torch.tensor(ids)[:, None], None)
     np.testing.assert_allclose(out.logits, tl[:, 0].numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_a_line_batch_agrees_with_torch_ignoring_the_padding(tie):
+    """Line mode: B lines from the zero state, padded, the padding masked out of the loss —
+    torch's cross-entropy with ``ignore_index`` on the padded targets."""
+    from lstmcli import data
+
+    V, H, L = 40, 8, 2
+    cfg = M.ModelConfig(V, H, H, L, tie_weights=tie, init_scale=0.5, forget_bias=1.0,
+                        dtype="float64")  # fmt: skip
+    rng = np.random.default_rng(4)
+    params = M.init_params(cfg, rng)
+    params["decoder.bias"] += rng.uniform(-0.5, 0.5, V)
+    ids = rng.integers(1, V, 120).astype(np.int32)
+    ids[rng.random(120) < 0.12] = 0  # lines of many lengths
+    lines = data.split_lines(ids, 0)
+    plan = data.LinePlan(lines, [np.arange(min(6, len(lines)))], seq_len=500)
+    w = plan.window(0)
+    B = w.x.shape[1]
+    loss, grads, _ = M.loss_and_grads(
+        params, cfg, w.x, w.y, M.zero_state(cfg, B), Workspace(), None, None, w.mask
+    )
+    net = RNNModel("lstm", V, H, H, L, tie).double()
+    net.load_state_dict({k: torch.tensor(v) for k, v in params.items()}, strict=False)
+    if tie:
+        assert net.decoder.weight is net.encoder.weight
+    target = torch.tensor(w.y, dtype=torch.long)
+    target[torch.tensor(w.mask) == 0] = -100  # torch's padding: ignored targets
+    zero = torch.zeros(L, B, H, dtype=torch.float64)
+    logits, _ = net(torch.tensor(w.x, dtype=torch.long), (zero, zero))
+    tloss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), target.reshape(-1),
+                                              ignore_index=-100)  # fmt: skip
+    tloss.backward()
+    assert abs(loss - tloss.item()) < 1e-12
+    for name, p in net.named_parameters():
+        ours = grads["encoder.weight"] if (tie and name == "decoder.weight") else grads[name]
+        np.testing.assert_allclose(ours, p.grad.numpy(), rtol=1e-7, atol=1e-13, err_msg=name)
