@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmcli import corpora, stories
+from lstmcli import corpora, prepare, presets, stories
 from lstmcli.corpora import bundled_dir
 from lstmcli.tokenize import get_tokenizer, resolve
 
@@ -21,6 +21,11 @@ def lang(request):
 @pytest.fixture(scope="module")
 def scenes(lang):
     return stories.generate(lang, seed=0)
+
+
+def times_named(text: str, cake: str, lang: str) -> int:
+    """How often ``text`` names ``cake`` (whole words in English, as :func:`mentions`)."""
+    return text.count(cake) if lang == "ja" else len(re.findall(rf"\b{cake}\b", text))
 
 
 def mentions(text: str, cake: str, lang: str) -> bool:
@@ -173,3 +178,115 @@ def test_the_running_example_is_known_to_a_model_of_the_corpus(lang, scenes):
     known = set(tokenizer.tokenize(text))
     assert corpora.running_example(tokenizer, known) == corpora.RUNNING_EXAMPLES[lang]
     assert corpora.running_example(tokenizer, known - {"<eos>", "Rena", "玲奈"}) is None
+
+
+# ---- what a model of the bundled corpus can read: the seed sentence and the prompts
+
+# The sentence the project is built around: every word of it is known to a model of the
+# bundled corpus, though the corpus never says it.
+SEED_SENTENCE = (
+    "麻里ちゃんが、玲奈ちゃんととても幸せそうにモンブランを食べている顔を見てピンときた"
+    "のですが、僕の麻里ちゃんの愛してやまないケーキは"
+)
+KINDS = {"near": 6, "far": 6, "seed": 3, "distractor": 4, "nocue": 4}
+
+
+@pytest.fixture(scope="module")
+def bundled(lang):
+    """The committed corpus of ``lang`` read as ``lstm train`` reads it: its text, its
+    tokenizer, its vocabulary and its tokens (<eos> included)."""
+    path = bundled_dir() / FILES[lang]
+    c = prepare.load_corpus(path, min_freq=presets.BASE["min_freq"],
+                            max_vocab=presets.BASE["max_vocab"], val_fraction=None)  # fmt: skip
+    text = path.read_text(encoding="utf-8")
+    return text, c.tokenizer, c.vocab, c.vocab.decode(c.train_ids)
+
+
+def prompt_rows(lang: str) -> list[tuple[str, str]]:
+    """``(kind, prompt)`` for each line of ``bench/prompts/remember-{lang}.txt``."""
+    lines = (PROMPTS / f"remember-{lang}.txt").read_text(encoding="utf-8").splitlines()
+    rows = [ln.split("\t") for ln in lines if ln and not ln.startswith("#")]
+    assert all(len(r) == 2 for r in rows), rows
+    return [(k, p) for k, p in rows]
+
+
+def fill(prompt: str, lang: str) -> list[str]:
+    """``prompt`` with each cake in turn for ``{cake}`` and the next one for ``{other}``."""
+    cakes = stories.load_grammar(lang).cakes
+    return [prompt.replace("{cake}", c).replace("{other}", cakes[(k + 1) % len(cakes)])
+            for k, c in enumerate(cakes)]  # fmt: skip
+
+
+def sentences_of(text: str, lang: str) -> list[str]:
+    """The sentences of ``text``: cut after 。 in Japanese, after . ! ? (and a closing
+    quote) before a space in English."""
+    cut = r"(?<=。)" if lang == "ja" else r"(?<=[.!?])(?<![A-Z][a-z]\.)\"?\s+"
+    return [s.strip() for s in re.split(cut, text) if s.strip()]
+
+
+def test_every_cake_is_one_token_wherever_the_corpus_names_it(lang, bundled):
+    text, _, _, tokens = bundled
+    counts = {c: tokens.count(c) for c in stories.load_grammar(lang).cakes}
+    named = {c: times_named(text, c, lang) for c in counts}
+    assert counts == named  # no cake is cut into pieces ("ショート", "ケーキ") anywhere
+
+
+def test_the_seed_sentence_is_known_but_never_said(bundled, lang, scenes):
+    if lang != "ja":
+        pytest.skip("the seed sentence is Japanese")
+    text, tokenizer, vocab, _ = bundled
+    tokens = tokenizer.tokenize_line(SEED_SENTENCE)
+    assert [t for t in tokens if t not in vocab] == []
+    assert "モンブラン" in tokens and len(tokens) > 30
+    g = stories.load_grammar("ja")
+    head = SEED_SENTENCE[: -len(g.question)]
+    assert SEED_SENTENCE not in text and head not in text and "ピンときたのですが" not in text
+    # and the templates cannot say it: the question starts a sentence (each sentence ends
+    # a sentence, never with 、), or follows a fixed word or two that the seed does not end with
+    assert not any(s.endswith("、") for sc in scenes for s in sc.sentences)
+    before = [e.split("{question}")[0] for v in g.lex.values() for e in v if "{question}" in e]
+    assert before
+    for b in before:
+        fixed = "{" not in b and "]" not in b
+        assert b in ("",) or b.endswith("。") or (fixed and not head.endswith(b)), b
+
+
+def test_the_prompt_files_have_every_kind_in_its_shape(lang):
+    g = stories.load_grammar(lang)
+    rows = prompt_rows(lang)
+    assert {k: sum(r[0] == k for r in rows) for k in KINDS} == KINDS
+    assert len(rows) == sum(KINDS.values())
+    for kind, p in rows:
+        assert p.endswith(g.question) and p.count(g.question) == 1, p
+        assert ("{cake}" in p) == (kind != "nocue") and ("{other}" in p) == (kind == "distractor")
+        body = sentences_of(p[: -len(g.question)], lang)
+        cue = max((i for i, s in enumerate(body) if "{cake}" in s), default=-1)
+        if kind == "near":
+            assert cue == len(body) - 1, p  # the cue right before the question
+        elif kind == "far":
+            assert 2 <= len(body) - 1 - cue <= 4, p  # two to four sentences between
+        elif kind == "seed":  # one long sentence with the cue, run on into the question in
+            assert body and cue == 0 == len(body) - 1, p  # Japanese, right before it in English
+            assert lang == "en" or not body[0].endswith("。"), p
+    if lang == "ja":
+        assert ("seed", SEED_SENTENCE.replace("モンブラン", "{cake}")) in rows
+
+
+def test_no_sentence_of_a_prompt_is_in_the_corpus(lang, bundled):
+    text = bundled[0]
+    g = stories.load_grammar(lang)
+    for _, p in prompt_rows(lang):
+        for filled in fill(p, lang):
+            for s in sentences_of(filled[: -len(g.question)], lang):
+                assert s not in text, (s, p)
+
+
+def test_every_word_of_every_prompt_is_known(lang, bundled):
+    _, tokenizer, vocab, _ = bundled
+    cakes = stories.load_grammar(lang).cakes
+    for _, p in prompt_rows(lang):
+        for filled in fill(p, lang):
+            tokens = tokenizer.tokenize_line(filled)
+            assert [t for t in tokens if t not in vocab] == [], filled
+            for c in cakes:  # and each cake it names stays one token
+                assert tokens.count(c) == times_named(filled, c, lang), (c, filled)
