@@ -13,6 +13,7 @@ import lstmcli
 from lstmcli.errors import DataError
 
 DEFAULT_CORPUS = "mari-ja.txt"  # the Japanese story of 麻里ちゃん and her cakes
+BUNDLED = {"ja": "mari-ja.txt", "en": "tales-en.txt"}  # the bundled corpus of each language
 # The story the bundled corpora teach, as one prompt per language: a cake is named, and
 # then comes the question that the cake answers.
 RUNNING_EXAMPLES = {
@@ -62,3 +63,16 @@ def bundled_corpus(name: str | None = None) -> Path:
         return path
     known = ", ".join(list_bundled()) or "none"
     raise DataError(f"no bundled corpus named {name!r} (bundled: {known})")
+
+
+def language_of(path: Path) -> str | None:
+    """The language of a bundled corpus at ``path`` (``ja``, ``en``), or None for any other
+    file: the runs whose episodes a recall probe can test."""
+    try:
+        resolved = Path(path).resolve()
+        folders = [folder.resolve() for folder in _candidates()]
+    except OSError:
+        return None
+    if resolved.parent not in folders:
+        return None
+    return next((lang for lang, name in BUNDLED.items() if name == resolved.name), None)

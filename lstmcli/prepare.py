@@ -7,7 +7,8 @@ vocabulary, so words it alone has become ``<unk>``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ class Corpus:
     valid_ids: np.ndarray | None
     example: str  # a line of the training text, for `lstm trace` without arguments
     encoding: str | None = None
+    extra_ids: list[np.ndarray] = field(default_factory=list)  # the extra texts, encoded
 
 
 def _example_line(text: str, max_chars: int = 60) -> str:
@@ -56,21 +58,32 @@ def load_corpus(
     valid_path: str | Path | None = None,
     val_fraction: float | None = 0.1,
     text: str | None = None,
+    extra: Sequence[str] = (),
 ) -> Corpus:
     """Read, tokenize and encode a training corpus (and its validation part).
 
     ``text`` is the corpus when it has been read already (standard input, a string given
     to :func:`lstmcli.train`, cleaned by :func:`~lstmcli.textio.clean_text`); ``path``
-    then only names it in messages.
+    then only names it in messages. ``extra`` texts (a lesson's stages) are tokenized the
+    same way and share the vocabulary; they come back encoded in ``extra_ids``, and none of
+    them is held out for validation.
     """
     if text is None:
         text = textio.read_text(path, encoding, fmt)
     name = tok.resolve(tokenizer, text)
     t = tok.get_tokenizer(name)
-    bound = len(text) + text.count("\n") + 1  # every token has a character, or is an <eos>
+    parts = [*extra, text]
+    bound = sum(len(p) + p.count("\n") + 1 for p in parts)  # a character per token, or <eos>
+    counts: list[int] = []
     vocab, ids = build_and_encode(
-        t.iter_tokens(textio.split_lines(text)), min_freq, max_vocab, max_tokens=bound
+        _counted([t.iter_tokens(textio.split_lines(p)) for p in parts], counts),
+        min_freq,
+        max_vocab,
+        max_tokens=bound,
     )
+    edges = np.r_[0, np.cumsum(counts)]  # part k is ids[edges[k] : edges[k + 1]]
+    extra_ids = [ids[edges[k] : edges[k + 1]] for k in range(len(extra))]
+    ids = ids[edges[-2] :]
     if len(ids) == 0 or (ids == vocab.eos_id).all():
         raise DataError(
             f"{path}: the text gives no tokens with the {name} tokenizer; check the file"
@@ -83,7 +96,16 @@ def load_corpus(
             raise DataError(f"{valid_path}: the validation text gives fewer than 2 tokens")
     elif val_fraction:
         ids, valid = data.split_tail(ids, val_fraction)
-    return Corpus(t, vocab, ids, valid, _example_line(text))
+    return Corpus(t, vocab, ids, valid, _example_line(text), extra_ids=extra_ids)
+
+
+def _counted(streams: list[Iterator[str]], counts: list[int]) -> Iterator[str]:
+    """The tokens of ``streams`` one after another; ``counts`` gets the length of each."""
+    for stream in streams:
+        counts.append(0)
+        for token in stream:
+            counts[-1] += 1
+            yield token
 
 
 def encode_text(
