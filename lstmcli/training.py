@@ -14,10 +14,12 @@ variable window lengths) and NT-ASGD's average. :func:`session_to_checkpoint_par
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from lstmcli.workspace import Workspace
 
 MAX_NONFINITE = 5  # consecutive non-finite steps before training gives up
 ANNEALS = ("none", "linear")
+WINDOWS = ("streams", "lines")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ class TrainConfig:
     wdecay: float = 0.0  # weight decay: L2 for SGD, decoupled for Adam
     vary_seq_len: bool = False  # draw each window's length around seq_len
     nonmono: int = 0  # NT-ASGD's interval n in validation checks (0: off)
+    # what a batch is: "streams" (B streams of the text, state carried from window to
+    # window) or "lines" (B lines, each from the zero state; see data.LinePlan)
+    windows: str = "streams"
+    unk_noise: float = 0.0  # each input token read as <unk> with this probability
+    probe_every: int = 100  # updates between recall probes while a round runs (0: only at its end)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "seq_len", "epochs", "eval_batch_size"):
@@ -90,6 +98,17 @@ class TrainConfig:
             raise LstmError(f"nonmono must be a whole number ≥ 0, got {self.nonmono!r}")
         if self.nonmono and self.optimizer != "sgd":
             raise LstmError("NT-ASGD averages SGD's iterates: use it with --optimizer sgd")
+        if self.windows not in WINDOWS:
+            raise LstmError(f"unknown windows {self.windows!r}; use one of: {', '.join(WINDOWS)}")
+        if self.windows == "lines" and self.vary_seq_len:
+            raise LstmError(
+                "--vary-seq-len draws window lengths along streams; with --windows lines "
+                "each line is read whole, so drop one of the two"
+            )
+        if not 0.0 <= self.unk_noise < 1.0:
+            raise LstmError(f"unk_noise must be in [0, 1), got {self.unk_noise}")
+        if not isinstance(self.probe_every, int) or self.probe_every < 0:
+            raise LstmError(f"probe_every must be a whole number ≥ 0, got {self.probe_every!r}")
 
     def regularizers(self) -> regularize.Regularizers | None:
         """The window regularisers, or None when all are off (the plain path)."""
@@ -117,6 +136,8 @@ class StepEvent:
     lr: float
     tokens_per_s: float
     grad_norm: float
+    stage: str | None = None  # the lesson's stage this update belongs to; None: an epoch
+    recall: float | None = None  # the latest probe recall of the cued cake, when probed
 
 
 @dataclass
@@ -133,6 +154,8 @@ class EpochEvent:
     tokens_per_s: float
     improved: bool
     averaged: bool = False  # validated with NT-ASGD's averaged weights
+    stage: str | None = None  # the round was this stage of the lesson, not an epoch
+    recall: float | None = None  # probe recall of the cued cake after the round
 
 
 @dataclass
@@ -209,8 +232,40 @@ def evaluate(
     return total / count, count
 
 
+def evaluate_lines(
+    params: Params,
+    cfg: ModelConfig,
+    lines: data.Lines,
+    batch_size: int = 64,
+    seq_len: int = 256,
+    ws: Workspace | None = None,
+) -> tuple[float, int]:
+    """Mean cross-entropy (nats per token) of ``lines``, each read from the zero state as
+    ``lstm predict`` reads a prompt, and the number of tokens scored (every step of every
+    line: its words and its <eos>). Lines are batched by length, so the result does not
+    depend on ``batch_size`` beyond float rounding."""
+    ws = ws or Workspace()
+    order = np.argsort(lines.size, kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    plan = data.LinePlan(lines, batches, seq_len)
+    total, count = 0.0, 0
+    state = None
+    for k in range(len(plan)):
+        w = plan.window(k)
+        if w.fresh:
+            state = model.zero_state(cfg, w.x.shape[1])
+        loss, state = model.window_loss(params, cfg, w.x, w.y, state, ws, w.mask)
+        total += loss
+        count += int(w.mask.sum())
+    return total / max(count, 1), count
+
+
 def best_epoch(history: list[dict]) -> dict | None:
-    """The history record with the lowest validation perplexity, or None without any."""
+    """The history record of the model kept as the best: the last round marked ``best``
+    (models trained before rounds were marked: the lowest validation perplexity), or
+    None without any."""
+    if any("best" in h for h in history):
+        return next((h for h in reversed(history) if h.get("best")), None)
     scored = [h for h in history if h.get("valid_ppl") is not None]
     return min(scored, key=lambda h: h["valid_ppl"]) if scored else None
 
@@ -219,42 +274,136 @@ def _ppl(loss: float) -> float:
     return math.exp(min(loss, 700.0))
 
 
+class _Round(NamedTuple):
+    """One row of the run: an epoch, or a stage of the lesson."""
+
+    epoch: int | None  # 1-based epoch number; None for a stage
+    stage: str | None  # the stage's name; None for an epoch
+    n_windows: int  # updates in it (for streams with varying windows, an estimate)
+
+
+class _Streams:
+    """Epochs over B streams of the text, state carried from window to window (the PyTorch
+    word_language_model way; AWD-LSTM's windows of varying length when asked)."""
+
+    def __init__(self, s: Session, ids: np.ndarray) -> None:
+        self.streams = data.batchify(ids, s.train.batch_size)
+        self.rounds = s.train.epochs
+        self.stages = 0
+
+    def round(self, s: Session) -> tuple[_Round, Iterator]:
+        tc = s.train
+        n = data.num_windows(self.streams, tc.seq_len)
+        if s.state is None or s.window == 0:
+            s.state = model.zero_state(s.config, tc.batch_size)
+            s.row = 0
+        if tc.vary_seq_len:
+            it = regularize.variable_windows(self.streams, tc.seq_len, s.rng, s.window, s.row)
+        else:
+            it = data.windows(self.streams, tc.seq_len, start=s.window)
+        return _Round(s.epoch, None, n), ((k, x, y, None, False) for k, x, y in it)
+
+
+class _LineRounds:
+    """Rounds of line batches: first the lesson's stages, each a number of updates on the
+    lines of its mix (passes over them, reshuffled each time), then epochs over all lines.
+
+    The order of each pass is drawn from a generator seeded by (seed, round, pass), so a
+    resumed run rebuilds the same batches from its counters alone.
+    """
+
+    def __init__(self, s: Session, train: data.Lines | data.Staged) -> None:
+        self.mix = train if isinstance(train, data.Staged) else data.Staged(train)
+        self.stages = len(self.mix.steps)
+        self.rounds = self.stages + s.train.epochs
+        self._plan: tuple[int, data.LinePlan] | None = None
+
+    def plan(self, s: Session, r: int) -> data.LinePlan:
+        """The windows of round r (1-based)."""
+        if self._plan is not None and self._plan[0] == r:
+            return self._plan[1]
+        tc, lines = s.train, self.mix.lines
+        if r <= self.stages:
+            pool, limit = np.arange(self.mix.ends[r - 1]), self.mix.steps[r - 1]
+        else:
+            pool, limit = np.arange(len(lines)), None
+        batches: list[np.ndarray] = []
+        for j in itertools.count():
+            rng = np.random.default_rng([tc.seed, 2, r, j])
+            batches += data.line_batches(lines, pool, tc.batch_size, rng)
+            plan = data.LinePlan(lines, batches, tc.seq_len, limit)
+            if limit is None or plan.n_windows >= limit:
+                break
+        self._plan = (r, plan)
+        return plan
+
+    def round(self, s: Session) -> tuple[_Round, Iterator]:
+        plan = self.plan(s, s.epoch)
+        stage = s.epoch <= self.stages
+        info = _Round(
+            None if stage else s.epoch - self.stages,
+            self.mix.names[s.epoch - 1] if stage else None,
+            len(plan),
+        )
+
+        def windows() -> Iterator:
+            for k in range(s.window, len(plan)):
+                w = plan.window(k)
+                yield k, w.x, w.y, w.mask, w.fresh
+
+        return info, windows()  # a round begins with a fresh window: no state to set up
+
+
 def run_training(
     s: Session,
-    train_ids: np.ndarray,
-    valid_ids: np.ndarray | None,
+    train_ids: np.ndarray | data.Lines | data.Staged,
+    valid_ids: np.ndarray | data.Lines | None,
     on_event: Callable[[StepEvent | EpochEvent], None] = lambda e: None,
     save: Callable[[str, Session], None] = lambda kind, s: None,
     should_stop: Callable[[], bool] = lambda: False,
+    probe: Callable[[Params], dict] | None = None,
+    unk_id: int = 1,
 ) -> str:
     """Train until the epochs, the step budget or the patience run out, or until stopped.
 
+    ``train_ids`` is the token stream (``windows="streams"``), or its lines — a
+    :class:`~lstmcli.data.Lines`, or a :class:`~lstmcli.data.Staged` whose stages come
+    first (``windows="lines"``). ``valid_ids`` is scored the same way: as streams, or line
+    by line from the zero state. ``probe(params)`` returns ``{"recall": share, …}``, how
+    often the model names the cued cake of fresh episodes; it runs after every round and
+    every ``probe_every`` updates, its figures go into the events and the history, and the
+    best model is chosen on validation and recall together (see :func:`_improves`).
+    ``unk_id`` is the token that ``unk_noise`` reads inputs as.
+
     Returns "finished", "early-stopped", "max-steps", "time-limit" or "interrupted". A
-    "last" checkpoint is saved after every epoch and on interruption; a "best" one whenever
-    validation improves (or after every epoch when there is no validation data).
+    "last" checkpoint is saved after every round and on interruption; a "best" one whenever
+    the model improves (or after every round when there is no validation data).
     """
     tc, cfg = s.train, s.config
-    streams = data.batchify(train_ids, tc.batch_size)
-    n_windows = data.num_windows(streams, tc.seq_len)
+    lines = tc.windows == "lines"
+    if lines != isinstance(train_ids, data.Lines | data.Staged):
+        want = "lines (data.Lines or data.Staged)" if lines else "a token stream"
+        raise LstmError(f"windows={tc.windows!r} trains on {want}")
+    feed = _LineRounds(s, train_ids) if lines else _Streams(s, train_ids)  # type: ignore[arg-type]
     reg = tc.regularizers()
     ws = Workspace()
     t_run = time.perf_counter() - s.seconds
     spent = _budget_spent(s)
     if spent:
         return spent
-    while s.epoch <= tc.epochs and not s.finished:
-        if s.state is None or s.window == 0:
-            s.state = model.zero_state(cfg, tc.batch_size)
-            s.row = 0
+    recall = _last_recall(s.history)
+    while s.epoch <= feed.rounds and not s.finished:
+        rnd, batches = feed.round(s)
+        n_windows = rnd.n_windows
         s.optimizer.lr = s.schedule.lr
         t_start = time.perf_counter() - s.epoch_seconds
-        if tc.vary_seq_len:
-            batches = regularize.variable_windows(streams, tc.seq_len, s.rng, s.window, s.row)
-        else:
-            batches = data.windows(streams, tc.seq_len, start=s.window)
-        for k, x, y in batches:
+        for k, x, y, mask, fresh in batches:
+            if fresh:
+                s.state = model.zero_state(cfg, x.shape[1])
+            if tc.unk_noise:
+                x = regularize.unk_noise(x, tc.unk_noise, unk_id, s.rng)
             loss, grads, new_state = model.loss_and_grads(
-                s.params, cfg, x, y, s.state, ws, s.rng, reg
+                s.params, cfg, x, y, s.state, ws, s.rng, reg, mask
             )
             norm, scale = optim.clip_scale(grads, tc.clip)  # applied inside the step
             if not (math.isfinite(loss) and math.isfinite(norm)):
@@ -269,11 +418,12 @@ def run_training(
                 s.optimizer.lr = s.schedule.lr
                 continue
             s.nonfinite = 0
-            lr = s.optimizer.lr = _rate(s, n_windows)
+            lr = s.optimizer.lr = _rate(s, rnd)
             if tc.vary_seq_len:  # AWD-LSTM: the rate scales with the window's length, lr·T / mean
                 s.optimizer.lr = lr * len(x) / tc.seq_len
-                rows_left = len(streams) - 1 - s.row - len(x)
+                rows_left = len(feed.streams) - 1 - s.row - len(x)  # type: ignore[union-attr]
                 n_windows = k + 1 + regularize.expected_windows(rows_left, tc.seq_len)
+                rnd = rnd._replace(n_windows=n_windows)
             s.optimizer.step(s.params, grads, scale)  # overwrites grads
             s.optimizer.lr = lr  # the rate the step event and the epoch's record show
             if s.asgd is not None:
@@ -282,13 +432,16 @@ def run_training(
             s.step += 1
             s.window = k + 1
             s.row += len(x)
-            s.epoch_loss += loss * y.size
-            s.epoch_tokens += y.size
+            n = y.size if mask is None else int(mask.sum())  # real tokens, padding not counted
+            s.epoch_loss += loss * n
+            s.epoch_tokens += n
             s.epoch_seconds = time.perf_counter() - t_start
             s.seconds = time.perf_counter() - t_run
+            if probe is not None and tc.probe_every and s.step % tc.probe_every == 0:
+                recall = probe(s.model_params())["recall"]
             on_event(
                 StepEvent(
-                    epoch=s.epoch,
+                    epoch=rnd.epoch if rnd.epoch is not None else s.epoch,
                     window=k + 1,
                     windows=n_windows,
                     step=s.step,
@@ -296,15 +449,17 @@ def run_training(
                     lr=s.optimizer.lr,
                     tokens_per_s=s.epoch_tokens / max(s.epoch_seconds, 1e-9),
                     grad_norm=norm,
+                    stage=rnd.stage,
+                    recall=recall,
                 )
             )
             spent = _budget_spent(s)
-            if should_stop() and not spent and s.row < len(streams) - 1:
+            if should_stop() and not spent and s.window < n_windows:
                 save("last", s)
                 return "interrupted"
             if spent:
                 break
-        outcome = _end_epoch(s, valid_ids, ws, on_event, save, t_run)
+        outcome = _end_round(s, rnd, feed.rounds, valid_ids, ws, on_event, save, t_run, probe)
         if outcome:
             return outcome
         if should_stop():
@@ -313,11 +468,21 @@ def run_training(
     return "finished"
 
 
-def budget_used(s: Session, n_windows: int) -> float:
-    """The share of the run's budget spent, in [0, 1]: of its epochs (``n_windows`` per
-    epoch), or of ``max_steps`` or ``max_minutes`` when one of those is further along."""
+def _last_recall(history: list[dict]) -> float | None:
+    """The recall of the latest round that was probed, if any."""
+    return next((h["recall"] for h in reversed(history) if h.get("recall") is not None), None)
+
+
+def budget_used(s: Session, rnd: _Round | int) -> float:
+    """The share of the run's budget spent, in [0, 1]: of its epochs (the stages of a
+    lesson before them count as none), or of ``max_steps`` or ``max_minutes`` when one of
+    those is further along. ``rnd`` is the current round, or the windows in an epoch."""
     tc = s.train
-    used = (s.epoch - 1 + s.window / max(n_windows, 1)) / tc.epochs
+    if isinstance(rnd, int):
+        rnd = _Round(s.epoch, None, rnd)
+    used = 0.0
+    if rnd.epoch is not None:
+        used = (rnd.epoch - 1 + s.window / max(rnd.n_windows, 1)) / tc.epochs
     if tc.max_steps is not None:
         used = max(used, s.step / tc.max_steps)
     if tc.max_minutes is not None:
@@ -325,12 +490,13 @@ def budget_used(s: Session, n_windows: int) -> float:
     return min(used, 1.0)
 
 
-def _rate(s: Session, n_windows: int) -> float:
+def _rate(s: Session, rnd: _Round) -> float:
     """The learning rate of the next update: the schedule's, and with ``anneal="linear"``
     scaled by the share of the budget left (Li et al. 2020, "Budgeted Training": a linear
-    decay to zero suits a run that a budget ends, however many epochs it allows)."""
+    decay to zero suits a run that a budget ends, however many epochs it allows). A
+    lesson's stages run at the full rate; the anneal spans the epochs after them."""
     if s.train.anneal == "linear":
-        return s.schedule.lr * (1.0 - budget_used(s, n_windows))
+        return s.schedule.lr * (1.0 - budget_used(s, rnd))
     return s.schedule.lr
 
 
@@ -344,22 +510,52 @@ def _budget_spent(s: Session) -> str | None:
     return None
 
 
-def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
-    """Validate, record, schedule and save after an epoch (or a partial one at max-steps)."""
+RECALL_TOLERANCE = 0.02  # recall differences this small are noise (5 of 240 probes)
+
+
+def _improves(best: dict | None, valid_ppl: float | None, recall: float | None) -> bool:
+    """Whether a round's model is better than the best one so far (its history record).
+
+    Without a probe, lower validation perplexity is better. With one, a model improves
+    when it names the cued cake more often by more than ``RECALL_TOLERANCE``, or about as
+    often (within it) with a lower validation perplexity: the model kept is one that both
+    remembers and predicts the text well, not one caught at the top of a swing in recall.
+    """
+    if best is None:
+        return True
+    before = best.get("valid_ppl")
+    ppl_better = valid_ppl is not None and (before is None or valid_ppl < before)
+    if recall is None or best.get("recall") is None:
+        return ppl_better or valid_ppl is None
+    if recall > best["recall"] + RECALL_TOLERANCE:
+        return True
+    return recall >= best["recall"] - RECALL_TOLERANCE and (ppl_better or valid_ppl is None)
+
+
+def _end_round(s, rnd, rounds, valid_ids, ws, on_event, save, t_run, probe) -> str | None:
+    """Validate, probe, record, schedule and save after a round (an epoch, a stage, or a
+    partial one at a budget's end)."""
     tc = s.train
     train_loss = s.epoch_loss / max(s.epoch_tokens, 1)
+    weights = s.model_params()
     valid_loss = None
-    if valid_ids is not None and len(valid_ids) >= 2:
-        weights = s.model_params()
+    if isinstance(valid_ids, data.Lines):
+        valid_loss, _ = evaluate_lines(weights, s.config, valid_ids, ws=ws)
+    elif valid_ids is not None and len(valid_ids) >= 2:
         valid_loss, _ = evaluate(weights, s.config, valid_ids, tc.eval_batch_size, tc.seq_len, ws)
     valid_ppl = None if valid_loss is None else _ppl(valid_loss)
+    probed = probe(weights) if probe is not None else {}
+    recall = probed.get("recall")
     lr_used = s.optimizer.lr
-    improved = s.schedule.end_epoch(s.epoch, valid_ppl) or valid_ppl is None
+    best = best_epoch(s.history)
+    improved = _improves(best, valid_ppl, recall)
+    if rnd.epoch is not None:  # the plateau rule and patience count epochs, not stages
+        s.schedule.end_epoch(rnd.epoch, valid_ppl)
     averaged = s.asgd is not None and s.asgd.averaging  # the weights just validated
     if s.asgd is not None and valid_loss is not None:
         s.asgd.check(valid_loss, s.params, s.step)
     record = {
-        "epoch": s.epoch,
+        "epoch": rnd.epoch,
         "train_loss": train_loss,
         "train_ppl": _ppl(train_loss),
         "valid_loss": valid_loss,
@@ -368,13 +564,17 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
         "seconds": s.epoch_seconds,
         "tokens_per_s": s.epoch_tokens / max(s.epoch_seconds, 1e-9),
         "steps": s.step,
+        "best": improved,
     }
+    if rnd.stage is not None:
+        record["stage"] = rnd.stage
+    record.update(probed)
     if s.asgd is not None:
         record["averaged"] = averaged
     s.history.append(record)
     on_event(
         EpochEvent(
-            epoch=s.epoch,
+            epoch=rnd.epoch if rnd.epoch is not None else s.epoch,
             train_loss=train_loss,
             train_ppl=record["train_ppl"],
             valid_loss=valid_loss,
@@ -384,16 +584,20 @@ def _end_epoch(s, valid_ids, ws, on_event, save, t_run) -> str | None:
             tokens_per_s=record["tokens_per_s"],
             improved=improved,
             averaged=averaged,
+            stage=rnd.stage,
+            recall=recall,
         )
     )
     s.seconds = time.perf_counter() - t_run
     spent = _budget_spent(s)
-    patience_out = tc.patience is not None and s.schedule.bad_epochs >= tc.patience
+    patience_out = (
+        rnd.epoch is not None and tc.patience is not None and s.schedule.bad_epochs >= tc.patience
+    )
     s.epoch += 1
     s.window = 0
     s.state = None
     s.epoch_loss, s.epoch_tokens, s.epoch_seconds = 0.0, 0, 0.0
-    if spent or patience_out or s.epoch > tc.epochs:
+    if spent or patience_out or s.epoch > rounds:
         s.finished = True
     if improved:
         save("best", s)
