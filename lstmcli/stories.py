@@ -51,8 +51,9 @@ class Scene:
     For an episode, ``sentences[cue]`` names ``cake``, ``sentences[cue + 1:question]``
     contains the filler (and maybe a second sentence about the cake right after the cue),
     ``sentences[question]`` asks and answers. ``sentences[rival]``, when ``rival >= 0``,
-    comes before the cue and names someone else's cake, ``other``. Other scenes have
-    ``cake=None``.
+    comes before the cue and names someone else's cake, ``other``. An episode drawn
+    without its cue (``Recipe.nocue``) has ``cue=-1``: nothing before the question names
+    ``cake``, the one its answer names. Other scenes have ``cake=None``.
     """
 
     kind: str  # "episode", "daily" or "favourite"
@@ -76,6 +77,7 @@ class Recipe:
     filler_counts: tuple[int, ...] = (1, 2, 2, 3, 3, 3, 4, 4, 5, 6)  # sentences cue → question
     opener: float = 0.6  # a sentence setting the scene before the cue
     rival: float = 0.0  # someone else's cake named before Mari's
+    nocue: float = 0.0  # an episode without its cue: nothing said before, any cake answers
     more: float = 0.5  # a second sentence about the cake, right after the cue
     closer: float = 0.35  # a sentence after the answer
     plain: float = 0.0  # the answer as the bare question and cake, not an "answer" wording
@@ -175,9 +177,12 @@ def episode(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
         rival = len(s)
         s.append(_sentence(g, "rival", rng, bound))
     cue = len(s)
-    s.append(_sentence(g, "cue", rng, bound))
-    if _happens(rng, r.more):
-        s.append(_sentence(g, "cue_more", rng, bound))
+    if _happens(rng, r.nocue):
+        cue = -1
+    else:
+        s.append(_sentence(g, "cue", rng, bound))
+        if _happens(rng, r.more):
+            s.append(_sentence(g, "cue_more", rng, bound))
     start = len(s)
     s += [_sentence(g, "filler", rng, bound) for _ in range(pick(rng, r.filler_counts))]
     question = len(s)
@@ -228,8 +233,10 @@ def probes(lang: str, n: int, seed: int, recipe: Recipe = Recipe()) -> list[Prob
     g = load_grammar(lang)
     rng = random.Random(seed)
     out = []
-    for _ in range(n):
+    while len(out) < n:
         sc = episode(g, rng, recipe)
+        if sc.cue < 0:  # no cue: nothing to remember
+            continue
         q = sc.sentences[sc.question]
         head = q[: q.index(g.question) + len(g.question)]
         prompt = g.sep.join([*sc.sentences[: sc.question], head])

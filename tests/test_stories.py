@@ -97,6 +97,21 @@ def test_a_recipe_changes_distances_rivals_and_answers(lang):
     assert stories.make_corpus(lang, 0, recipe) == text != stories.make_corpus(lang, 0)
 
 
+def test_an_episode_without_its_cue_names_its_cake_only_in_the_answer(lang):
+    recipe = stories.Recipe(weights=(1, 0, 0), nocue=0.5, scenes=300)
+    scenes = stories.generate(lang, 4, recipe)
+    blank = [sc for sc in scenes if sc.cue < 0]
+    assert 0.4 < len(blank) / len(scenes) < 0.6
+    cakes = stories.load_grammar(lang).cakes
+    for sc in blank:
+        before = sc.sentences[: sc.question]
+        assert not any(mentions(s, sc.cake, lang) for s in before), sc
+        assert mentions(sc.sentences[sc.question], sc.cake, lang)
+    assert len({sc.cake for sc in blank}) == len(cakes)  # any cake answers
+    probes = stories.probes(lang, 40, seed=5, recipe=recipe)  # only episodes with a cue
+    assert len(probes) == 40 and all(mentions(p.prompt, p.cake, lang) for p in probes)
+
+
 def test_recipe_parse_and_the_command_line(tmp_path):
     r = stories.Recipe.parse(["rival=0.25", "filler_counts=0,0,1", "scenes=50"])
     assert (r.rival, r.filler_counts, r.scenes) == (0.25, (0, 0, 1), 50)
@@ -188,7 +203,7 @@ SEED_SENTENCE = (
     "麻里ちゃんが、玲奈ちゃんととても幸せそうにモンブランを食べている顔を見てピンときた"
     "のですが、僕の麻里ちゃんの愛してやまないケーキは"
 )
-KINDS = {"near": 6, "far": 6, "seed": 3, "distractor": 4, "nocue": 4}
+KINDS = {"near": 6, "far": 6, "seed": 3, "distractor": 4, "nocue": 4, "unknown": 4}
 
 
 @pytest.fixture(scope="module")
@@ -268,6 +283,8 @@ def test_the_prompt_files_have_every_kind_in_its_shape(lang):
         elif kind == "seed":  # one long sentence with the cue, run on into the question in
             assert body and cue == 0 == len(body) - 1, p  # Japanese, right before it in English
             assert lang == "en" or not body[0].endswith("。"), p
+        elif kind == "unknown":  # the cue first, the words the corpus lacks after it
+            assert cue == 0 and len(body) in (1, 2), p
     if lang == "ja":
         assert ("seed", SEED_SENTENCE.replace("モンブラン", "{cake}")) in rows
 
@@ -284,9 +301,15 @@ def test_no_sentence_of_a_prompt_is_in_the_corpus(lang, bundled):
 def test_every_word_of_every_prompt_is_known(lang, bundled):
     _, tokenizer, vocab, _ = bundled
     cakes = stories.load_grammar(lang).cakes
-    for _, p in prompt_rows(lang):
+    for kind, p in prompt_rows(lang):
         for filled in fill(p, lang):
             tokens = tokenizer.tokenize_line(filled)
-            assert [t for t in tokens if t not in vocab] == [], filled
+            unknown = [t for t in tokens if t not in vocab]
+            if kind == "unknown":  # after the cake, never in place of it
+                assert unknown and tokens.index(unknown[0]) > min(
+                    i for i, t in enumerate(tokens) if t in cakes
+                ), filled
+            else:
+                assert unknown == [], filled
             for c in cakes:  # and each cake it names stays one token
                 assert tokens.count(c) == times_named(filled, c, lang), (c, filled)
