@@ -31,6 +31,10 @@ from lstmcli import stories
 from lstmcli.errors import LstmError
 from lstmcli.stories import Recipe
 
+# After the first stage, some episodes name a friend's cake before Mari's (the answer is
+# Mari's: the later cake), and some have no cue (the answer is any cake, so a question
+# asked out of the blue gets no favourite).
+RIVAL, NOCUE = 0.25, 0.1
 # Episodes only (weights 1, 0, 0), growing apart. The recipes leave the rest of the
 # generator as it is, so the words, cakes and sentences are those of the bundled corpora.
 STAGES: dict[str, tuple[str, Recipe]] = {
@@ -39,12 +43,21 @@ STAGES: dict[str, tuple[str, Recipe]] = {
         Recipe(weights=(1, 0, 0), filler_counts=(0,), opener=0.0, more=0.0, closer=0.0),
     ),
     "near": (
-        "a scene-setting sentence may come first, and none or one sentence of filler between",
-        Recipe(weights=(1, 0, 0), filler_counts=(0, 1), more=0.0, closer=0.0),
+        "a scene-setting sentence may come first, and none or one sentence of filler between;"
+        " now and then a friend's cake before Mari's, or no cue at all",
+        Recipe(
+            weights=(1, 0, 0),
+            filler_counts=(0, 1),
+            more=0.0,
+            closer=0.0,
+            rival=RIVAL,
+            nocue=NOCUE,
+        ),
     ),
     "far": (
-        "one to three sentences between, sometimes a second sentence about the cake",
-        Recipe(weights=(1, 0, 0), filler_counts=(1, 2, 3)),
+        "one to three sentences between, sometimes a second sentence about the cake; now and"
+        " then a friend's cake before Mari's, or no cue at all",
+        Recipe(weights=(1, 0, 0), filler_counts=(1, 2, 3), rival=RIVAL, nocue=NOCUE),
     ),
 }
 DEFAULT = "cue:1200,near:600,far:600"
