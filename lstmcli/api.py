@@ -30,6 +30,9 @@ from lstmcli import tokenize as tok
 from lstmcli.errors import LstmError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from lstmcli.lesson import Stage
     from lstmcli.model import ModelConfig
     from lstmcli.predict import Predictor
 
@@ -232,6 +235,10 @@ def train(
     weight_decay: float | None = None,
     vary_seq_len: bool | None = None,
     nt_asgd: int | None = None,
+    windows: str | None = None,
+    stages: str | Sequence[Stage] | None = None,
+    lang: str | None = None,
+    unk_noise: float | None = None,
     seed: int | None = None,
     valid: PathLike | None = None,
     val_fraction: float | None = None,
@@ -272,10 +279,15 @@ def train(
 
 
 def _check_types(options: dict[str, Any]) -> None:
-    """LstmError for an option of the wrong type, e.g. ``hidden="256"`` or ``lr=True``."""
-    hints = get_type_hints(train)
+    """LstmError for an option of the wrong type, e.g. ``hidden="256"`` or ``lr=True``.
+    (``stages`` is checked by :func:`lstmcli.lesson.parse`.)"""
+    from collections.abc import Sequence
+
+    from lstmcli.lesson import Stage
+
+    hints = get_type_hints(train, localns={"Sequence": Sequence, "Stage": Stage})
     for name, value in options.items():
-        if value is None:
+        if value is None or name == "stages":
             continue
         kinds = tuple(t for t in get_args(hints[name]) or (hints[name],) if t is not type(None))
         if isinstance(value, bool):  # a bool is an int to isinstance, but not to us

@@ -28,6 +28,8 @@ from lstmcli.cliutil import (
 
 CELLS = ("lstm", "rnn")
 OPTIMIZERS = ("sgd", "adam")
+WINDOWS = ("streams", "lines")
+LANGS = ("ja", "en")
 FORMATS = ("auto", "plain", "aozora")
 
 app = typer.Typer(
@@ -92,8 +94,44 @@ def train(
     preset: Annotated[
         str | None,
         typer.Option(
-            help="Option set: default, tiny, zaremba-small, ptb-fast, ptb-awd.",
+            help="Option set: lesson (without CORPUS), default (with one), tiny, "
+            "zaremba-small, ptb-fast, ptb-awd.",
             autocompletion=completer("lstmcli.presets:PRESETS"),
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            help="Language of the bundled stories: ja (mari-ja.txt, the default corpus) or en "
+            "(tales-en.txt); also the language of --stages.",
+            callback=choice(LANGS),
+            autocompletion=completer(LANGS),
+        ),
+    ] = None,
+    windows: Annotated[
+        str | None,
+        typer.Option(
+            help="What a batch is: streams (B streams of the text, state carried) or lines "
+            "(B lines, each from the zero state, as predict reads a prompt).",
+            callback=choice(WINDOWS),
+            autocompletion=completer(WINDOWS),
+        ),
+    ] = None,
+    stages: Annotated[
+        str | None,
+        typer.Option(
+            help="A lesson before the epochs, NAME:UPDATES,… of the stages cue, near, far "
+            "(each keeps the earlier ones' lines), or none. Needs --windows lines.",
+            show_default=False,
+        ),
+    ] = None,
+    unk_noise: Annotated[
+        float | None,
+        typer.Option(
+            "--unk-noise",
+            help="Read each input token as `<unk>` with this probability while training, so "
+            "an unknown word does not break the memory.",
+            callback=dropout_value,
         ),
     ] = None,
     cell: Annotated[
@@ -316,9 +354,14 @@ def train(
 ) -> None:
     """Train a model on a text file (or the bundled corpus) and save it.
 
+    Without CORPUS it trains on the bundled stories with the lesson preset: stages of
+    episodes, the cue ever further from the question, before the epochs on the corpus.
+
     Example usage:
 
-        lstm train                          # the bundled Japanese corpus
+        lstm train                          # the bundled Japanese corpus, taught in stages
+
+        lstm train --lang en                # the bundled English one
 
         lstm train novel.txt --epochs 20
 
@@ -342,7 +385,8 @@ def train(
             output_dropout=output_dropout, word_dropout=word_dropout, weight_drop=weight_drop,
             ar=ar, tar=tar, weight_decay=weight_decay, vary_seq_len=vary_seq_len,
             nt_asgd=nt_asgd, tokenizer=tokenizer, min_freq=min_freq, max_vocab=max_vocab,
-            val_fraction=val_fraction,
+            val_fraction=val_fraction, windows=windows, stages=stages, lang=lang,
+            unk_noise=unk_noise,
         )
     )  # fmt: skip
     mode = "json" if json_out else "quiet" if quiet else "rich"
@@ -595,7 +639,7 @@ def info(
     for key in ("optimizer", "lr", "batch_size", "seq_len", "epochs", "clip"):
         if key in tr:
             summary[key.replace("_", " ")] = tr[key]
-    from lstmcli.render import regularizer_text, schedule_text
+    from lstmcli.render import lesson_text, regularizer_text, schedule_text
     from lstmcli.trainjob import regularizer_summary
 
     if "lr" in tr:
@@ -603,11 +647,21 @@ def info(
 
     if reg := regularizer_summary(tr):
         summary["regularise"] = regularizer_text(reg)
+    if tr.get("windows") == "lines":
+        summary["windows"] = "lines, each from the zero state"
+    if tr.get("unk_noise"):
+        summary["unk noise"] = tr["unk_noise"]
     if tr.get("data", {}).get("corpus"):
         summary["corpus"] = tr["data"]["corpus"]
+    if tr.get("data", {}).get("stages"):
+        summary["lesson"] = lesson_text(tr)
     b = best_epoch(ck.history)
     if b:
-        summary["best valid ppl"] = f"{b['valid_ppl']:.2f} (epoch {b['epoch']})"
+        where = f"stage {b['stage']}" if b.get("stage") else f"epoch {b['epoch']}"
+        ppl = "—" if b.get("valid_ppl") is None else f"{b['valid_ppl']:.2f}"
+        summary["best valid ppl"] = f"{ppl} ({where})"
+        if b.get("recall") is not None:
+            summary["remembers"] = f"the cued cake {100 * b['recall']:.1f} % of the time"
     if json_out:
         typer.echo(
             json.dumps(

@@ -66,12 +66,14 @@ class TrainDisplay:
         self.task = None
         self.json_every = json_every
         self._header_done = False
+        self.recall = False  # the run is probed: a recall column, and recall on the bar
 
     def json(self, obj: dict) -> None:
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
     def start(self, info: dict) -> None:
+        self.recall = bool(info.get("probes"))
         if self.mode == "json":
             self.json({"event": "start", **info})
         elif self.mode == "rich":
@@ -88,11 +90,25 @@ class TrainDisplay:
                 + (" · tied" if info.get("tied") else "")
                 + (f" · dropout {info['dropout']}" if info.get("dropout") else "")
             )
+            if info.get("windows") == "lines":
+                batch = f"batch {info['batch_size']} lines, each from the zero state"
+            else:
+                batch = f"batch {info['batch_size']} × {info['seq_len']} steps"
             c.print(
-                f"[bold]training[/]  {info['optimizer']} lr {info['lr']}, batch "
-                f"{info['batch_size']} × {info['seq_len']} steps, up to {info['epochs']} epochs"
+                f"[bold]training[/]  {info['optimizer']} lr {info['lr']}, {batch}, "
+                f"up to {info['epochs']} epochs"
                 + (f" / {info['max_steps']} steps" if info.get("max_steps") else "")
             )
+            if info.get("stages"):
+                c.print(
+                    f"[bold]lesson[/]    {info['stages']} (stage:updates) on {info['lang']} "
+                    "stories before the epochs, each stage keeping the earlier ones"
+                )
+            if info.get("probes"):
+                c.print(
+                    f"[bold]recall[/]    of the cued cake on {info['probes']} fresh "
+                    f"{info.get('lang') or ''} episodes (chance 8 %)"
+                )
             if info.get("regularizers"):
                 c.print(f"[bold]regularise[/] {regularizer_text(info['regularizers'])}")
             if info.get("resumed"):
@@ -100,8 +116,9 @@ class TrainDisplay:
 
     def _header(self) -> None:
         if not self._header_done:
+            recall = f"  {'recall':>6}" if self.recall else ""
             self.console.print(
-                f"[bold]{'epoch':>5}  {'train ppl':>10}  {'valid ppl':>10}  {'lr':>9}  "
+                f"[bold]{'epoch':>5}  {'train ppl':>10}  {'valid ppl':>10}{recall}  {'lr':>9}  "
                 f"{'tokens/s':>9}  {'seconds':>8}[/]"
             )
             self._header_done = True
@@ -130,6 +147,8 @@ class TrainDisplay:
                         "lr": e.lr,
                         "tokens_per_s": e.tokens_per_s,
                         "grad_norm": e.grad_norm,
+                        **({"stage": e.stage} if e.stage is not None else {}),
+                        **({"recall": e.recall} if e.recall is not None else {}),
                     }
                 )
             return
@@ -147,11 +166,12 @@ class TrainDisplay:
             )
 
             self.progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}[/]"),
+                TextColumn("[bold]{task.fields[round]}[/]"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("loss {task.fields[loss]:.3f} · ppl {task.fields[ppl]:,.1f}"),
                 TextColumn("· {task.fields[tps]:,.0f} tok/s"),
+                TextColumn("{task.fields[recall]}"),
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
@@ -163,18 +183,21 @@ class TrainDisplay:
                 "train",
                 total=e.windows,
                 completed=e.window - 1,
-                epoch=e.epoch,
+                round=round_name(e.epoch, e.stage),
                 loss=e.loss,
                 ppl=0.0,
                 tps=0.0,
+                recall="",
             )
         self.progress.update(
             self.task,
+            total=e.windows,
             completed=e.window,
-            epoch=e.epoch,
+            round=round_name(e.epoch, e.stage),
             loss=e.loss,
             ppl=math.exp(min(e.loss, 700)),
             tps=e.tokens_per_s,
+            recall="" if e.recall is None else f"· remembers the cake {pct(e.recall, 0)}",
         )
 
     def _stop_bar(self) -> None:
@@ -192,13 +215,24 @@ class TrainDisplay:
         self._header()
         mark = " [green]*[/]" if e.improved and e.valid_ppl is not None else ""
         mark += " [cyan]averaged[/]" if e.averaged else ""
+        recall = f"  {fmt_recall(e.recall):>6}" if self.recall else ""
+        label = str(e.epoch) if e.stage is None else e.stage
         self.console.print(
-            f"{e.epoch:>5}  {fmt_ppl(e.train_ppl):>10}  {fmt_ppl(e.valid_ppl):>10}  "
+            f"{escape(label):>5}  {fmt_ppl(e.train_ppl):>10}  {fmt_ppl(e.valid_ppl):>10}{recall}  "
             f"{e.lr:>9.3g}  {e.tokens_per_s:>9,.0f}  {e.seconds:>8.1f}{mark}"
         )
 
     def close(self) -> None:
         self._stop_bar()
+
+
+def round_name(epoch: int, stage: str | None) -> str:
+    """What the bar calls a round: "epoch 3", or "stage cue" for a stage of the lesson."""
+    return f"epoch {epoch}" if stage is None else f"stage {stage}"
+
+
+def fmt_recall(x: float | None) -> str:
+    return "—" if x is None else pct(x, 0)
 
 
 def regularizer_text(reg: dict) -> str:
@@ -217,6 +251,8 @@ def schedule_text(tr: dict) -> str:
             over = minutes
         elif tr.get("max_steps"):
             over = f"{tr['max_steps']} steps"
+        elif tr.get("data", {}).get("stages"):
+            over = f"the {tr.get('epochs')} epochs after the lesson"
         else:
             over = f"{tr.get('epochs')} epochs"
         parts.append(f"linear to 0 over {over}")
@@ -228,6 +264,17 @@ def schedule_text(tr: dict) -> str:
         parts.append(f"{decay} on a plateau")
     text = ", ".join(parts) or "constant"
     return f"{text}, within {minutes}" if minutes else text
+
+
+def lesson_text(tr: dict) -> str:
+    """The lesson of training settings ``tr`` (a checkpoint's), in words: "cue 1,200, near
+    600, far 600 updates on ja stories, each stage keeping the earlier ones, then 3 epochs"."""
+    d = tr.get("data", {})
+    stages = ", ".join(f"{st['name']} {st['steps']:,}" for st in d.get("stages", []))
+    return (
+        f"{stages} updates on {d.get('lang')} stories, each stage keeping the earlier ones, "
+        f"then {tr.get('epochs')} epochs with the corpus"
+    )
 
 
 def train_summary(console: Console, s: dict) -> None:
@@ -242,8 +289,12 @@ def train_summary(console: Console, s: dict) -> None:
     console.print(f"[bold green]{head}[/] in {s['seconds']:.0f} s.")
     console.print(f"  model       {escape(str(s['model']))}")
     if s.get("best_valid_ppl") is not None:
+        where = f"stage {s['best_stage']}" if s.get("best_stage") else f"epoch {s['best_epoch']}"
+        console.print(f"  valid ppl   {fmt_ppl(s['best_valid_ppl'])} (best, {where})")
+    if s.get("best_recall") is not None:
         console.print(
-            f"  valid ppl   {fmt_ppl(s['best_valid_ppl'])} (best, epoch {s['best_epoch']})"
+            f"  remembers   the cued cake {pct(s['best_recall'])} of the time, on fresh "
+            "episodes (chance 8.3 %)"
         )
     if s.get("valid_top1") is not None:
         console.print(f"  top-1/3     {valid_top_k(s, ' on valid')}")
@@ -292,8 +343,8 @@ def generation(console: Console, prompt_text: str, generated_text: str) -> None:
     console.print(Text.assemble((prompt_text, "bold"), (generated_text, "cyan")))
 
 
-def pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+def pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f} %"
 
 
 def eval_result(console: Console, path: str, r: dict) -> None:
@@ -329,14 +380,18 @@ def info_tables(console: Console, info: dict) -> None:
     if not hist:
         return
     console.print()
+    probed = any(r.get("recall") is not None for r in hist)
     h = Table(title="training history", header_style="bold", title_justify="left")
-    for name in ("epoch", "train ppl", "valid ppl", "lr", "tokens/s", "seconds"):
+    names = ("epoch", "train ppl", "valid ppl", *(("recall",) if probed else ()), "lr",
+             "tokens/s", "seconds")  # fmt: skip
+    for name in names:
         h.add_column(name, justify="right")
     for r in hist:
         h.add_row(
-            str(r["epoch"]),
+            escape(r["stage"]) if r.get("stage") else str(r["epoch"]),
             fmt_ppl(r.get("train_ppl")),
             fmt_ppl(r.get("valid_ppl")),
+            *((fmt_recall(r.get("recall")),) if probed else ()),
             f"{r.get('lr', 0):.3g}",
             f"{r.get('tokens_per_s', 0):,.0f}",
             f"{r.get('seconds', 0):.1f}",

@@ -13,7 +13,20 @@ import signal
 import warnings
 from pathlib import Path
 
-from lstmcli import checkpoint, corpora, paths, prepare, presets, render, textio, training
+import numpy as np
+
+from lstmcli import (
+    checkpoint,
+    corpora,
+    data,
+    lesson,
+    paths,
+    prepare,
+    presets,
+    render,
+    textio,
+    training,
+)
 from lstmcli import tokenize as tok
 from lstmcli.errors import LstmError
 from lstmcli.model import ModelConfig, num_params
@@ -33,7 +46,7 @@ MODEL_OPTIONS = {
 }
 TRAIN_OPTIONS = (
     "seq_len", "batch_size", "epochs", "max_steps", "max_minutes", "lr", "optimizer", "clip",
-    "seed",
+    "seed", "windows", "unk_noise",
 )  # fmt: skip
 # AWD-LSTM's regularisers: the command's name → the TrainConfig field (AWD-LSTM's name)
 REG_OPTIONS = {
@@ -48,7 +61,7 @@ REG_OPTIONS = {
     "vary_seq_len": "vary_seq_len",
     "nt_asgd": "nonmono",
 }
-DATA_OPTIONS = ("tokenizer", "min_freq", "max_vocab", "val_fraction")
+DATA_OPTIONS = ("tokenizer", "min_freq", "max_vocab", "val_fraction", "stages", "lang")
 MODEL_KEYS = tuple(MODEL_OPTIONS.values())
 OPTION_NAMES = {key: "--" + name.replace("_", "-") for name, key in MODEL_OPTIONS.items()}
 
@@ -144,9 +157,26 @@ def _resume_command(argv: list[str] | None, last: Path) -> str:
     return shlex.join(["lstm", *args, "--resume", str(last)])
 
 
+def default_preset(corpus) -> str:
+    """The preset of a run that names none: the lesson for a bundled corpus (no CORPUS, or
+    ``--lang``), today's settings for the user's own text."""
+    return "lesson" if corpus is None else "default"
+
+
 def _start(corpus_path, preset, given_model, given_train, given_data, valid, encoding, fmt, text):
     check_data_options(given_data)
     opts, notes = resolve_options(preset, {**given_model, **given_train, **given_data})
+    stages = lesson.parse(opts["stages"])
+    tfields = training.TrainConfig.__dataclass_fields__
+    tcfg = training.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
+    if stages and tcfg.windows != "lines":
+        raise LstmError(
+            "a lesson's stages are taught line by line; add --windows lines, or drop --stages"
+        )
+    lang = opts.get("lang") or corpora.language_of(corpus_path)
+    if stages and lang is None:  # the stages speak the corpus's language
+        text = text if text is not None else textio.read_text(corpus_path, encoding, fmt)
+        lang = "ja" if tok.is_japanese(text) else "en"
     corpus = prepare.load_corpus(
         corpus_path,
         opts["tokenizer"],
@@ -157,10 +187,9 @@ def _start(corpus_path, preset, given_model, given_train, given_data, valid, enc
         valid_path=valid,
         val_fraction=None if valid else opts["val_fraction"],
         text=text,
+        extra=lesson.texts(stages, lang) if stages else (),
     )
     mcfg = ModelConfig(vocab_size=len(corpus.vocab), **{k: opts[k] for k in MODEL_KEYS})
-    tfields = training.TrainConfig.__dataclass_fields__
-    tcfg = training.TrainConfig(**{k: opts[k] for k in tfields if k in opts})
     data_opts = {
         "corpus": str(corpus_path),
         "valid": str(valid) if valid else None,
@@ -170,9 +199,39 @@ def _start(corpus_path, preset, given_model, given_train, given_data, valid, enc
         "val_fraction": None if valid else opts["val_fraction"],
         "encoding": encoding,
         "format": fmt,
-        "preset": preset or "default",
+        "preset": preset,
+        "lang": lang,
+        "stages": [st.to_dict() for st in stages],
     }
     return training.Session.start(mcfg, tcfg), corpus, data_opts, notes
+
+
+def training_data(corpus: prepare.Corpus, tc: training.TrainConfig, stages) -> tuple:
+    """What :func:`~lstmcli.training.run_training` trains and validates on: the token
+    streams, or the lines (the lesson's stages first, each keeping the earlier ones, then
+    the corpus), and the validation text the same way."""
+    if tc.windows != "lines":
+        return corpus.train_ids, corpus.valid_ids
+    eos = corpus.vocab.eos_id
+    parts = [data.split_lines(ids, eos) for ids in [*corpus.extra_ids, corpus.train_ids]]
+    ends = tuple(int(e) for e in np.cumsum([len(p) for p in parts[:-1]]))
+    staged = data.Staged(
+        data.concat_lines(parts), tuple(st.name for st in stages), ends,
+        tuple(st.steps for st in stages),
+    )  # fmt: skip
+    valid = None if corpus.valid_ids is None else data.split_lines(corpus.valid_ids, eos)
+    return staged, valid
+
+
+def make_probe(lang: str | None, cfg: ModelConfig, corpus: prepare.Corpus):
+    """The recall probe of a run on the bundled stories (a lesson, or a bundled corpus),
+    else None."""
+    if lang is None:
+        return None
+    from lstmcli.recall import RecallProbe
+
+    probe = RecallProbe.for_language(lang, cfg, corpus.tokenizer, corpus.vocab)
+    return probe if len(probe) else None
 
 
 def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding, fmt, text):
@@ -210,10 +269,13 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
     if valid:
         valid_ids = prepare.encode_file(valid, tokenizer, vocab, encoding=encoding, fmt=fmt)
     elif data_opts.get("val_fraction"):
-        from lstmcli import data
-
         ids, valid_ids = data.split_tail(ids, data_opts["val_fraction"])
-    corpus = prepare.Corpus(tokenizer, vocab, ids, valid_ids, ck.example)
+    stages = [lesson.Stage.from_dict(d) for d in data_opts.get("stages") or []]
+    extra_ids = [
+        prepare.encode_text(t, tokenizer, vocab, f"stage {st.name}")
+        for st, t in zip(stages, lesson.texts(stages, data_opts.get("lang")), strict=True)
+    ] if stages else []  # fmt: skip
+    corpus = prepare.Corpus(tokenizer, vocab, ids, valid_ids, ck.example, extra_ids=extra_ids)
     extra_tensors, resume = ck.extra, ck.resume
     s = training.session_from_checkpoint(ck.params, cfg, tcfg, resume, extra_tensors, ck.history)
     return s, corpus, data_opts, path
@@ -246,7 +308,11 @@ def run(
     if text is None and corpus is not None and str(corpus) == "-":
         text = textio.read_stdin(encoding, text_format)
         corpus = textio.STDIN
-    corpus_path = Path(corpus) if corpus else corpora.bundled_corpus()
+    preset = preset or default_preset(corpus)
+    lang = given_data.get("lang")
+    if lang is not None and lang not in corpora.BUNDLED:
+        raise LstmError(f"unknown language {lang!r}; use one of: {', '.join(corpora.BUNDLED)}")
+    corpus_path = Path(corpus) if corpus else corpora.bundled_corpus(corpora.BUNDLED[lang or "ja"])
     out = Path(out) if out else paths.default_model_path()
     if out.exists() and out.is_dir():
         raise LstmError(
@@ -270,9 +336,13 @@ def run(
         else:
             render.note(render.make_console(stderr=True), note)
     # fail now, not after an epoch, if the corpus cannot fill one batch
-    from lstmcli import data
-
-    data.batchify(corp.train_ids, s.train.batch_size)
+    if s.train.windows == "streams":
+        data.batchify(corp.train_ids, s.train.batch_size)
+    stages = [lesson.Stage.from_dict(d) for d in data_opts.get("stages") or []]
+    train_data, valid_data = training_data(corp, s.train, stages)
+    if s.train.windows == "lines" and len(train_data.lines) == 0:
+        raise LstmError(f"{corpus_path}: the text has no lines to train on; check the file")
+    probe = make_probe(data_opts.get("lang"), s.config, corp)
 
     train_meta = {**s.train.to_dict(), "data": data_opts}
 
@@ -322,6 +392,12 @@ def run(
             "regularizers": regularizer_summary(tc.to_dict()),
             "resumed": str(resumed_from) if resumed_from else None,
             "model": str(out),
+            "windows": tc.windows,
+            "stages": lesson.spec(stages) if stages else None,
+            "lang": data_opts.get("lang"),
+            "lines": len(train_data.lines) if tc.windows == "lines" else None,
+            "probes": len(probe) if probe is not None else None,
+            "unk_noise": tc.unk_noise,
         }
     )
     stop = StopFlag()
@@ -329,7 +405,7 @@ def run(
     watch = render.Stopwatch()
     try:
         outcome = training.run_training(
-            s, corp.train_ids, corp.valid_ids, display.on_event, save, stop
+            s, train_data, valid_data, display.on_event, save, stop, probe, corp.vocab.unk_id
         )
     finally:
         display.close()
@@ -362,6 +438,8 @@ def run(
         "resume_file": str(last_path),
         "best_valid_ppl": b["valid_ppl"] if b else None,
         "best_epoch": b["epoch"] if b else None,
+        "best_stage": b.get("stage") if b else None,
+        "best_recall": b.get("recall") if b else None,
         **{k: v for k, v in (b or {}).items() if k.startswith("valid_top")},
         "seconds": watch.seconds(),
         "next": nxt,
