@@ -203,7 +203,16 @@ SEED_SENTENCE = (
     "麻里ちゃんが、玲奈ちゃんととても幸せそうにモンブランを食べている顔を見てピンときた"
     "のですが、僕の麻里ちゃんの愛してやまないケーキは"
 )
-KINDS = {"near": 6, "far": 6, "seed": 3, "distractor": 4, "nocue": 4, "unknown": 4}
+KINDS = {  # prompts of each kind in the dev and the test file
+    "dev": {"near": 6, "far": 6, "seed": 3, "distractor": 4, "nocue": 4, "unknown": 4},
+    "test": {"near": 4, "far": 4, "seed": 2, "distractor": 4, "nocue": 2, "unknown": 2},
+}
+PROMPT_FILES = {"dev": "remember-{lang}.txt", "test": "remember-{lang}-test.txt"}
+
+
+@pytest.fixture(params=PROMPT_FILES)
+def which(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +226,11 @@ def bundled(lang):
     return text, c.tokenizer, c.vocab, c.vocab.decode(c.train_ids)
 
 
-def prompt_rows(lang: str) -> list[tuple[str, str]]:
-    """``(kind, prompt)`` for each line of ``bench/prompts/remember-{lang}.txt``."""
-    lines = (PROMPTS / f"remember-{lang}.txt").read_text(encoding="utf-8").splitlines()
+def prompt_rows(lang: str, which: str = "dev") -> list[tuple[str, str]]:
+    """``(kind, prompt)`` for each line of ``bench/prompts/remember-{lang}.txt`` (dev) or
+    ``remember-{lang}-test.txt`` (test)."""
+    path = PROMPTS / PROMPT_FILES[which].format(lang=lang)
+    lines = path.read_text(encoding="utf-8").splitlines()
     rows = [ln.split("\t") for ln in lines if ln and not ln.startswith("#")]
     assert all(len(r) == 2 for r in rows), rows
     return [(k, p) for k, p in rows]
@@ -266,11 +277,12 @@ def test_the_seed_sentence_is_known_but_never_said(bundled, lang, scenes):
         assert b in ("",) or b.endswith("。") or (fixed and not head.endswith(b)), b
 
 
-def test_the_prompt_files_have_every_kind_in_its_shape(lang):
+def test_the_prompt_files_have_every_kind_in_its_shape(lang, which):
     g = stories.load_grammar(lang)
-    rows = prompt_rows(lang)
-    assert {k: sum(r[0] == k for r in rows) for k in KINDS} == KINDS
-    assert len(rows) == sum(KINDS.values())
+    rows = prompt_rows(lang, which)
+    kinds = KINDS[which]
+    assert {k: sum(r[0] == k for r in rows) for k in kinds} == kinds
+    assert len(rows) == sum(kinds.values())
     for kind, p in rows:
         assert p.endswith(g.question) and p.count(g.question) == 1, p
         assert ("{cake}" in p) == (kind != "nocue") and ("{other}" in p) == (kind == "distractor")
@@ -285,23 +297,23 @@ def test_the_prompt_files_have_every_kind_in_its_shape(lang):
             assert lang == "en" or not body[0].endswith("。"), p
         elif kind == "unknown":  # the cue first, the words the corpus lacks after it
             assert cue == 0 and len(body) in (1, 2), p
-    if lang == "ja":
+    if lang == "ja" and which == "dev":
         assert ("seed", SEED_SENTENCE.replace("モンブラン", "{cake}")) in rows
 
 
-def test_no_sentence_of_a_prompt_is_in_the_corpus(lang, bundled):
+def test_no_sentence_of_a_prompt_is_in_the_corpus(lang, bundled, which):
     text = bundled[0]
     g = stories.load_grammar(lang)
-    for _, p in prompt_rows(lang):
+    for _, p in prompt_rows(lang, which):
         for filled in fill(p, lang):
             for s in sentences_of(filled[: -len(g.question)], lang):
                 assert s not in text, (s, p)
 
 
-def test_every_word_of_every_prompt_is_known(lang, bundled):
+def test_every_word_of_every_prompt_is_known(lang, bundled, which):
     _, tokenizer, vocab, _ = bundled
     cakes = stories.load_grammar(lang).cakes
-    for kind, p in prompt_rows(lang):
+    for kind, p in prompt_rows(lang, which):
         for filled in fill(p, lang):
             tokens = tokenizer.tokenize_line(filled)
             unknown = [t for t in tokens if t not in vocab]
