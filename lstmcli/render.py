@@ -296,6 +296,9 @@ def train_summary(console: Console, s: dict) -> None:
             f"  remembers   the cued cake {pct(s['best_recall'])} of the time, on fresh "
             "episodes (chance 8.3 %)"
         )
+    if len(s.get("recall_by_round") or ()) > 1:
+        path = " → ".join(f"{name} {pct(r, 0)}" for name, r in s["recall_by_round"])
+        console.print(f"  memory      {escape(path)}", soft_wrap=True)
     if s.get("valid_top1") is not None:
         console.print(f"  top-1/3     {valid_top_k(s, ' on valid')}")
     console.print(f"  resume      {escape(str(s['resume_file']))}")

@@ -440,6 +440,11 @@ def run(
         "best_epoch": b["epoch"] if b else None,
         "best_stage": b.get("stage") if b else None,
         "best_recall": b.get("recall") if b else None,
+        "recall_by_round": [
+            [h.get("stage") or f"epoch {h['epoch']}", h["recall"]]
+            for h in s.history
+            if h.get("recall") is not None
+        ],
         **{k: v for k, v in (b or {}).items() if k.startswith("valid_top")},
         "seconds": watch.seconds(),
         "next": nxt,

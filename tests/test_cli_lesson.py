@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ def test_the_lesson_runs_its_stages_then_the_epochs_and_reports_recall(lesson_ru
     assert {e.get("stage") for e in steps} == {"cue", "near", None}
     done = events[-1]
     assert done["event"] == "done" and 0 <= done["best_recall"] <= 1
+    want = [["cue", rounds[0]["recall"]], ["near", rounds[1]["recall"]]]
+    assert done["recall_by_round"] == [*want, ["epoch 1", rounds[2]["recall"]]]
     ck = checkpoint.load(out)
     assert ck.config.num_layers == 1 and ck.train["windows"] == "lines"
     assert [st["name"] for st in ck.train["data"]["stages"]] == ["cue", "near"]
@@ -80,6 +83,7 @@ def test_the_table_shows_stages_and_recall(tmp_path):
     assert r.exit_code == 0, r.output
     assert "recall" in r.output and "  cue " in r.output
     assert "remembers   the cued cake" in r.output
+    assert re.search(r"memory      cue \d+ % → epoch 1 \d+ %", r.output), r.output
     assert "lesson    cue:10 (stage:updates) on en stories" in r.output
 
 
