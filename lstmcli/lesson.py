@@ -31,10 +31,10 @@ from lstmcli import stories
 from lstmcli.errors import LstmError
 from lstmcli.stories import Recipe
 
-# After the first stage, some episodes name a friend's cake before Mari's (the answer is
-# Mari's: the later cake), and some have no cue (the answer is any cake, so a question
-# asked out of the blue gets no favourite).
-RIVAL, NOCUE = 0.25, 0.1
+# After the first stage, 40 % of the episodes name a friend's cake before Mari's (the
+# answer is Mari's), and 20 % have no cue (the answer is any cake, so a question asked out
+# of the blue gets no favourite).
+RIVAL, NOCUE = 0.4, 0.2
 # Episodes only (weights 1, 0, 0), growing apart. The recipes leave the rest of the
 # generator as it is, so the words, cakes and sentences are those of the bundled corpora.
 STAGES: dict[str, tuple[str, Recipe]] = {

@@ -53,8 +53,9 @@ PRESETS: dict[str, dict[str, object]] = {
     # 256 tied units read line by line from the zero state, as `lstm predict` reads a
     # prompt; weights from ±0.5 so the link is found in hundreds of updates, not thousands,
     # and a forget bias of 5 so the cell keeps the cue from the first update (at 1 and 3 the
-    # link formed on some seeds only); 2 % of the words read as <unk>, so an unknown word between
-    # cue and question does not break the memory; Adam at 0.01, the rate falling linearly
+    # link formed on some seeds only); 10 % of the input words read as <unk>, so an unknown
+    # word between cue and question does not break the memory, and the write of a cake does
+    # not hang on the words around it; Adam at 0.01, the rate falling linearly
     # to zero over the epochs after the stages (lstmcli.lesson; measurements in the README).
     "lesson": {
         "num_layers": 1,
@@ -74,7 +75,7 @@ PRESETS: dict[str, dict[str, object]] = {
         "patience": None,
         "clip": 1.0,
         "windows": "lines",
-        "unk_noise": 0.02,
+        "unk_noise": 0.1,
         "stages": "cue:1200,near:600,far:600",
     },
     # a few seconds: for trying the commands out and for tests
