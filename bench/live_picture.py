@@ -14,13 +14,12 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from lstmcli import paths
-from lstmcli import trace as T
+from lstmcli import corpora, paths
 from lstmcli.live.app import make_app
 from lstmcli.predict import Predictor
 from lstmcli.traceview import fix_svg
 
-RUNNING_EXAMPLE = "麻里ちゃんが玲奈ちゃんとモンブランを食べている。" + T.RUNNING_EXAMPLE
+RUNNING_EXAMPLE = corpora.RUNNING_EXAMPLES["ja"]
 
 
 async def picture(p: Predictor, text: str, size: tuple[int, int], layer: int | None) -> str:
