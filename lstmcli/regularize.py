@@ -134,15 +134,11 @@ def activation_penalty(
     """
     tmp = ws.get("reg.ar", h.shape, h.dtype)
     if rows is None:
-        n = h.size
-        np.multiply(h, 2.0 * alpha / n, out=tmp)
-        dh += tmp
-        return alpha * float(np.vdot(h, h)) / n
-    n = float(rows.sum()) * h.shape[1]
-    np.multiply(h, rows[:, None], out=tmp)  # h on counted rows, 0 on padding
-    penalty = alpha * float(np.vdot(tmp, tmp)) / n
-    tmp *= 2.0 * alpha / n
-    dh += tmp
+        n, counted = h.size, h
+    else:  # h on counted rows, 0 on padding
+        n, counted = float(rows.sum()) * h.shape[1], np.multiply(h, rows[:, None], out=tmp)
+    penalty = alpha * float(np.vdot(counted, counted)) / n
+    dh += np.multiply(counted, 2.0 * alpha / n, out=tmp)
     return penalty
 
 
