@@ -639,7 +639,7 @@ def info(
     for key in ("optimizer", "lr", "batch_size", "seq_len", "epochs", "clip"):
         if key in tr:
             summary[key.replace("_", " ")] = tr[key]
-    from lstmcli.render import lesson_text, regularizer_text, schedule_text
+    from lstmcli.render import lesson_text, pct, regularizer_text, round_name, schedule_text
     from lstmcli.trainjob import regularizer_summary
 
     if "lr" in tr:
@@ -657,11 +657,11 @@ def info(
         summary["lesson"] = lesson_text(tr)
     b = best_epoch(ck.history)
     if b:
-        where = f"stage {b['stage']}" if b.get("stage") else f"epoch {b['epoch']}"
+        where = round_name(b["epoch"], b.get("stage"))
         ppl = "—" if b.get("valid_ppl") is None else f"{b['valid_ppl']:.2f}"
         summary["best valid ppl"] = f"{ppl} ({where})"
         if b.get("recall") is not None:
-            summary["remembers"] = f"the cued cake {100 * b['recall']:.1f} % of the time"
+            summary["remembers"] = f"the cued cake {pct(b['recall'])} of the time"
     if json_out:
         typer.echo(
             json.dumps(

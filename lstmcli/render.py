@@ -227,7 +227,8 @@ class TrainDisplay:
 
 
 def round_name(epoch: int, stage: str | None) -> str:
-    """What the bar calls a round: "epoch 3", or "stage cue" for a stage of the lesson."""
+    """A round in words: "epoch 3", or "stage cue" for a stage of the lesson (the bar, the
+    summary, lstm info)."""
     return f"epoch {epoch}" if stage is None else f"stage {stage}"
 
 
@@ -289,7 +290,7 @@ def train_summary(console: Console, s: dict) -> None:
     console.print(f"[bold green]{head}[/] in {s['seconds']:.0f} s.")
     console.print(f"  model       {escape(str(s['model']))}")
     if s.get("best_valid_ppl") is not None:
-        where = f"stage {s['best_stage']}" if s.get("best_stage") else f"epoch {s['best_epoch']}"
+        where = round_name(s["best_epoch"], s.get("best_stage"))
         console.print(f"  valid ppl   {fmt_ppl(s['best_valid_ppl'])} (best, {where})")
     if s.get("best_recall") is not None:
         console.print(
