@@ -289,7 +289,6 @@ class _Streams:
     def __init__(self, s: Session, ids: np.ndarray) -> None:
         self.streams = data.batchify(ids, s.train.batch_size)
         self.rounds = s.train.epochs
-        self.stages = 0
 
     def round(self, s: Session) -> tuple[_Round, Iterator]:
         tc = s.train
