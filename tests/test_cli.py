@@ -218,3 +218,12 @@ def test_sigint_saves_and_prints_the_resume_command(corpus, tmp_path):
     assert Path(last["resume_file"]).exists()
     leftovers = [p.name for p in (tmp_path / "home").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_the_commands_choices_are_the_librarys():
+    # cli keeps its own copies so that `lstm --help` imports nothing heavy; they must agree
+    from lstmcli import cli, corpora, model, optim, stories, textio, training
+
+    assert cli.CELLS == model.CELLS and cli.OPTIMIZERS == optim.OPTIMIZERS
+    assert cli.FORMATS == textio.FORMATS and cli.WINDOWS == training.WINDOWS
+    assert cli.LANGS == stories.LANGS == tuple(corpora.BUNDLED)
