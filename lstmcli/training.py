@@ -384,6 +384,8 @@ def run_training(
         want = "lines (data.Lines or data.Staged)" if lines else "a token stream"
         raise LstmError(f"windows={tc.windows!r} trains on {want}")
     feed = _LineRounds(s, train_ids) if lines else _Streams(s, train_ids)  # type: ignore[arg-type]
+    if probe is not None:
+        probe = _once_per_update(probe, s)
     reg = tc.regularizers()
     ws = Workspace()
     t_run = time.perf_counter() - s.seconds
@@ -465,6 +467,19 @@ def run_training(
             return "interrupted"
     s.finished = True
     return "finished"
+
+
+def _once_per_update(probe: Callable[[Params], dict], s: Session) -> Callable[[Params], dict]:
+    """``probe`` run at most once per update: a round that ends on an update the loop has
+    just probed (a stage of 1,200 updates, probed every 100) reuses that figure."""
+    last: list = [None, None]  # the update probed, its figures
+
+    def run(params: Params) -> dict:
+        if last[0] != s.step:
+            last[:] = [s.step, probe(params)]
+        return last[1]
+
+    return run
 
 
 def _last_recall(history: list[dict]) -> float | None:

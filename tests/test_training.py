@@ -364,6 +364,21 @@ def test_the_probe_is_recorded_and_the_best_model_weighs_recall_and_validation()
     assert best["recall"] >= max(h["recall"] for h in s.history) - training.RECALL_TOLERANCE
 
 
+def test_a_round_that_ends_on_a_probed_update_is_probed_once():
+    s = _line_session(epochs=1, seq_len=50, probe_every=3)
+    steps_at = []
+
+    def probe(params):
+        steps_at.append(s.step)
+        return {"recall": 0.5}
+
+    training.run_training(s, _staged(), None, probe=probe)
+    # stage one ends at update 7, stage two at 12 (probed in the loop: not again), the
+    # epoch at 32; in between every third update
+    assert steps_at == [3, 6, 7, 9, 12, 15, 18, 21, 24, 27, 30, 32]
+    assert all(h["recall"] == 0.5 for h in s.history)
+
+
 @pytest.mark.parametrize(
     "best,ppl,recall,better",
     [
