@@ -182,9 +182,10 @@ def _tokenizer_name(path: Path) -> str | None:
             if n > 1 << 26:
                 return None
             meta = json.loads(f.read(n))["__metadata__"]
-        return json.loads(meta["tokenizer"])["name"]
-    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        name = json.loads(meta["tokenizer"])["name"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, struct.error):
         return None
+    return name if isinstance(name, str) else None
 
 
 def load(path: PathLike | None = None) -> Model:

@@ -158,7 +158,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str], int]:
         raise _refuse(path, f"cannot read the model file: {e.strerror}") from None
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested or numbers too deep
         raise _refuse(path, "not a safetensors model file (header is not JSON)") from None
     if not isinstance(header, dict):
         raise _refuse(path, "not a safetensors model file (header is not a JSON object)")
@@ -199,11 +199,67 @@ def _json(path: Path, meta: dict[str, str], key: str, kind: type, default=None):
         raise _refuse(path, f"metadata {key!r} is missing; the file is not a complete model")
     try:
         value = json.loads(meta[key])
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or an integer of more digits than Python converts
         raise _refuse(path, f"metadata {key!r} is not valid JSON") from None
+    except RecursionError:
+        raise _refuse(path, f"metadata {key!r} is nested too deeply to be a model's") from None
     if not isinstance(value, kind):
         raise _refuse(path, f"metadata {key!r} should be a JSON {kind.__name__}")
     return value
+
+
+_NUM = (int, float)
+# The types of the training settings and history fields lstmcli writes and reads back
+# (``lstm info``, ``--resume``); a field may also be null. Other fields pass unchecked.
+_TRAIN_FIELDS: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(("batch_size", "seq_len", "epochs", "max_steps", "decay_after",
+                     "patience", "seed", "eval_batch_size", "nonmono", "probe_every"), int),
+    **dict.fromkeys(("lr", "lr_decay", "clip", "unk_noise", "max_minutes", "dropouti",
+                     "dropouth", "dropouto", "dropoute", "wdrop", "alpha", "beta", "wdecay"),
+                    _NUM),
+    **dict.fromkeys(("optimizer", "anneal", "windows"), str),
+    **dict.fromkeys(("decay_on_plateau", "vary_seq_len"), bool),
+    "data": dict,
+}  # fmt: skip
+_DATA_FIELDS: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(("corpus", "valid", "tokenizer", "lang", "preset", "encoding", "format"),
+                    str),
+    "stages": list,
+}  # fmt: skip
+_STAGE_FIELDS: dict[str, type | tuple[type, ...]] = {"name": str, "steps": int, "recipe": dict}
+_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(("epoch", "steps"), int),
+    **dict.fromkeys(("train_loss", "train_ppl", "valid_loss", "valid_ppl", "lr", "seconds",
+                     "tokens_per_s", "recall", "valid_top1", "valid_top3", "valid_top1_words",
+                     "valid_top3_words"), _NUM),
+    "stage": str,
+    "best": bool,
+    "recall_by_filler": dict,
+}  # fmt: skip
+
+
+def _fields(path: Path, what: str, obj: object, fields: dict) -> None:
+    """Refuse ``obj`` unless it is a JSON object whose known ``fields`` have their types."""
+    if not isinstance(obj, dict):
+        raise _refuse(path, f"{what} should be a JSON object; the file is corrupt, retrain it")
+    for name, kind in fields.items():
+        value = obj.get(name)
+        wrong = value is not None and (
+            not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
+        )
+        if wrong:
+            raise _refuse(path, f"{what} field {name!r} has the wrong type; the file is corrupt")
+
+
+def _check_training(path: Path, train: dict, history: list) -> None:
+    """The training settings and history as ``lstm info`` and ``--resume`` read them."""
+    _fields(path, "metadata 'train'", train, _TRAIN_FIELDS)
+    data = train.get("data") or {}
+    _fields(path, "metadata 'train' data", data, _DATA_FIELDS)
+    for stage in data.get("stages") or []:
+        _fields(path, "metadata 'train' stage", stage, _STAGE_FIELDS)
+    for record in history:
+        _fields(path, "metadata 'history' record", record, _RECORD_FIELDS)
 
 
 def _read_tensors(path: Path, header: dict, data_start: int) -> dict[str, np.ndarray]:
@@ -273,13 +329,16 @@ def load(path: str | os.PathLike) -> Checkpoint:
         if not np.isfinite(p).all():
             raise _refuse(path, f"tensor {name!r} holds NaN or infinite values")
     resume = _json(path, meta, "resume", dict) if "resume" in meta else None
+    train = _json(path, meta, "train", dict, {})
+    history = _json(path, meta, "history", list, [])
+    _check_training(path, train, history)
     return Checkpoint(
         config=config,
         params=params,
         vocab=vocab,
         tokenizer=tokenizer,
-        train=_json(path, meta, "train", dict, {}),
-        history=_json(path, meta, "history", list, []),
+        train=train,
+        history=history,
         extra=arrays,
         resume=resume,
         example=meta.get("example", ""),

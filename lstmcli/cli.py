@@ -657,7 +657,7 @@ def info(
         summary["lesson"] = lesson_text(tr)
     b = best_epoch(ck.history)
     if b:
-        where = round_name(b["epoch"], b.get("stage"))
+        where = round_name(b.get("epoch"), b.get("stage"))
         ppl = "—" if b.get("valid_ppl") is None else f"{b['valid_ppl']:.2f}"
         summary["best valid ppl"] = f"{ppl} ({where})"
         if b.get("recall") is not None:

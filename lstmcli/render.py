@@ -392,7 +392,7 @@ def info_tables(console: Console, info: dict) -> None:
         h.add_column(name, justify="right")
     for r in hist:
         h.add_row(
-            escape(r["stage"]) if r.get("stage") else str(r["epoch"]),
+            escape(r["stage"]) if r.get("stage") else str(r.get("epoch", "—")),
             fmt_ppl(r.get("train_ppl")),
             fmt_ppl(r.get("valid_ppl")),
             *((fmt_recall(r.get("recall")),) if probed else ()),

@@ -123,6 +123,9 @@ BAD_FILES = {
         {"__metadata__": _meta(model=json.dumps({"vocab_size": 10**12, "embed_size": 4}))}
     ),
     "missing tensors": _with_header({"__metadata__": _meta()}),
+    "header nested too deeply": struct.pack("<Q", 200_000) + b"[" * 100_000 + b"]" * 100_000,
+    "model nested too deeply": _with_header({"__metadata__": _meta(model="[" * 200_000)}),
+    "number of 5,000 digits": _with_header({"__metadata__": _meta(model="9" * 5000)}),
 }
 
 
@@ -205,3 +208,33 @@ def test_loaded_tensors_are_writable_views_of_one_read(tmp_path):
     ck.params["encoder.weight"] += 1.0  # training updates the weights in place
     np.testing.assert_array_equal(ck.params["decoder.bias"], before)  # no aliasing
     np.testing.assert_array_equal(ck.extra["optim.m.decoder.bias"], np.arange(7.0))
+
+
+@pytest.mark.parametrize(
+    "train, history",
+    [
+        ([], []),  # settings that are not an object
+        ({"lr": "fast"}, []),
+        ({"data": {"stages": [{"name": "cue", "steps": "many"}]}}, []),
+        ({}, [[1, 2]]),  # a history record that is not an object
+        ({}, [{"epoch": "a"}]),
+        ({}, [{"epoch": 1, "valid_ppl": "low", "best": True}]),
+    ],
+)
+def test_training_records_of_the_wrong_shape_are_refused(tmp_path, train, history):
+    path = tmp_path / "m.safetensors"
+    C.save(path, _ckpt())
+    header, meta, start = C.read_header(path)
+    data = path.read_bytes()[start:]
+    meta = {**meta, "train": json.dumps(train), "history": json.dumps(history)}
+    path.write_bytes(_with_header({"__metadata__": meta, **header}, data))
+    with pytest.raises(CheckpointError, match=r"the wrong type|JSON object|should be a JSON"):
+        C.load(path)
+
+
+def test_a_record_without_its_epoch_still_loads(tmp_path):
+    ck = _ckpt()
+    ck.history = [{"valid_ppl": 3.5}, {"epoch": None, "stage": "cue", "recall": 0.5}]
+    path = tmp_path / "m.safetensors"
+    C.save(path, ck)
+    assert C.load(path).history == ck.history
