@@ -20,8 +20,9 @@ NOT_A_TERMINAL = (
 
 
 def terminal_size() -> os.terminal_size | None:
-    """The size of the terminal on stdin and stdout; None when either is not a terminal."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    """The size of the terminal on stdin, stdout and stderr; None when one is not a terminal
+    (Textual draws on stderr: redirected, the screen would go to the file)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
         return None
     try:
         return os.get_terminal_size(sys.stdout.fileno())
@@ -108,3 +109,5 @@ def live(
 
     app = make_app(p, text=text, top_k=top_k, layer=layer, out=out or file, encoding=encoding)
     app.run()
+    if app.return_code:  # an error inside the app, its traceback printed: not a clean quit
+        raise typer.Exit(app.return_code)

@@ -199,11 +199,11 @@ def clean_aozora(text: str) -> str:
 def read_bytes(path: str | Path) -> bytes:
     """Read a file's bytes, turning every OS failure into a DataError with a clear fix."""
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise DataError(f"{p}: is a directory; give a text file")
-    try:
+    try:  # exists() raises too, on a name longer than the system allows
+        if not p.exists():
+            raise DataError(f"{p}: no such file; check the path")
+        if p.is_dir():
+            raise DataError(f"{p}: is a directory; give a text file")
         return p.read_bytes()
     except PermissionError:
         raise DataError(f"{p}: permission denied; make the file readable") from None

@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 
 pytest.importorskip("textual")
 
+from textual import events
+from textual._xterm_parser import XTermParser
+
 from lstmcli import cli_live, inference
 from lstmcli.cli import app as cli
 from lstmcli.live.app import LiveApp, make_app
@@ -154,6 +157,21 @@ def test_japanese_words_are_typed_without_spaces(ja):
     assert text == after[: len(after) - len(typed)] + picked.token
 
 
+def test_typed_joiners_and_marks_stay_in_the_text(ja):
+    """Emoji keyboards type a ZWJ sequence a character at a time: the joiners (format
+    characters, which Python calls unprintable) are typed too, as are marks and selectors."""
+    app = make_app(ja, cursor_blink=False)
+    text = "家族👨\u200d👩\u200d👧と🏳\ufe0f\u200d🌈、か\u3099e\u0301👍🏽 نمی\u200cخواهم"
+
+    async def script(pilot):
+        for event in XTermParser().feed(text):  # the key events a terminal's bytes make
+            app.post_message(event)
+        await settle(pilot, app)
+        return app.editor.text
+
+    assert drive(app, script) == text
+
+
 def test_a_click_takes_that_suggestion(en):
     app = make_app(en, cursor_blink=False)
 
@@ -242,6 +260,23 @@ def test_panels_toggle_and_the_layer_changes(en):
     assert s[4] == (0, 0)
 
 
+def test_a_terminal_made_tiny_keeps_the_app_and_the_text(en):
+    """Down to 20 × 5 and back, the empty text's placeholder and the panels included."""
+    app = make_app(en, cursor_blink=False)
+
+    async def script(pilot):
+        for columns, lines in ((20, 5), (30, 100), (300, 5), (20, 20), (300, 100), (100, 30)):
+            await pilot.resize_terminal(columns, lines)
+            await pilot.pause()
+            await type_text(pilot, app, "a")
+            await pilot.press("ctrl+z")  # back to the empty text, its placeholder shown
+            await settle(pilot, app)
+        await type_text(pilot, app, "Mari ")
+        return app.is_running, app.editor.text
+
+    assert drive(app, script) == (True, "Mari ")
+
+
 def test_an_rnn_shows_h_and_says_it_has_no_memory(trained_rnn):
     app = make_app(Predictor.load(trained_rnn), cursor_blink=False)
 
@@ -282,6 +317,27 @@ def test_save_and_open(en, tmp_path, monkeypatch):
     assert text == "My sister ate the "
     assert_same(suggestions, [(s.token, s.prob) for s in Session(en, 5).update(text).suggestions])
     assert now_out == out  # --out stays where Ctrl+S saves
+
+
+def test_a_name_too_long_to_open_or_save_is_an_error_not_a_crash(en, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(en, text="Mari ", cursor_blink=False)
+    name = "m" * 300  # over the 255 bytes a file name may have
+    notes = []
+    monkeypatch.setattr(app, "notify", lambda message, **_: notes.append(message))
+
+    async def script(pilot):
+        for key in ("ctrl+o", "ctrl+s"):
+            await pilot.press(key)
+            await pilot.pause()
+            app.screen.query_one("#path").value = name
+            await pilot.press("enter")
+            await pilot.pause()
+        return notes, app.editor.text, app.out, app.is_running
+
+    notes, text, out, running = drive(app, script)
+    assert running and text == "Mari " and out is None
+    assert "cannot read the file" in notes[0] and "cannot write" in notes[1]
 
 
 def test_save_asks_for_a_path_without_out(en, tmp_path, monkeypatch):
@@ -382,6 +438,39 @@ def test_too_small_a_terminal(terminal, trained_en):
     assert "the terminal is 50×12; lstm live needs at least 60×20" in r.output
 
 
+def test_an_error_inside_the_app_is_not_a_clean_exit(terminal, trained_en, monkeypatch):
+    terminal()
+    monkeypatch.setattr(LiveApp, "run", lambda self: self.exit(return_code=1))  # as a crash
+    r = runner.invoke(cli, ["live", "--model", str(trained_en)])
+    assert r.exit_code == 1
+
+
 def test_the_other_commands_never_import_textual():
     code = "import sys, lstmcli.cli; assert 'textual' not in sys.modules, 'textual loaded'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_path_prompt_takes_one_answer_of_keys_pressed_together(en, tmp_path, monkeypatch):
+    """Enter twice, or Enter and Esc, before the prompt is gone: one answer, no crash."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(en, text="Mari ", cursor_blink=False)
+
+    async def script(pilot):
+        seen = []
+        for keys in (["enter", "enter"], ["enter", "escape"], ["escape", "enter"]):
+            await pilot.press("ctrl+s", *"a.txt")
+            await pilot.pause()
+            for key in keys:  # both queued before either is handled
+                app.post_message(events.Key(key, "\r" if key == "enter" else None))
+            await pilot.pause()
+            await pilot.pause()
+            saved = (tmp_path / "a.txt").exists()
+            seen.append((isinstance(app.screen, PathPrompt), app.out, saved))
+            (tmp_path / "a.txt").unlink(missing_ok=True)
+            app.out = None
+        return seen, app.is_running
+
+    seen, running = drive(app, script)
+    assert running
+    assert seen[0] == (False, Path("a.txt"), True)
+    assert all(not asked and (out is not None) == saved for asked, out, saved in seen)

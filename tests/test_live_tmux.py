@@ -112,3 +112,16 @@ def test_escape_quits_in_tmux(live):
     t.wait_for("next word")
     t.keys("Escape")
     t.wait_for("EXIT=0")
+
+
+def test_stderr_redirected_says_it_needs_a_terminal(trained_en, tmp_path):
+    """Textual draws on stderr: sent to a file, the screen would go there, not to tmux."""
+    env = {**os.environ, "LSTM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    err = tmp_path / "err.txt"
+    t = Tmux(f"{sys.executable} -m lstmcli live --model {trained_en} 2>{err}; echo EXIT=$?; "
+             "sleep 60", env)  # fmt: skip
+    try:
+        t.wait_for("EXIT=2")
+    finally:
+        t.close()
+    assert "lstm live needs a terminal" in err.read_text(encoding="utf-8")

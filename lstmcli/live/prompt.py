@@ -12,7 +12,11 @@ from textual.widgets import Input, Label
 
 
 class PathPrompt(ModalScreen[str | None]):
-    """Asks for a path; dismisses with the text typed, or None."""
+    """Asks for a path; dismisses with the text typed, or None.
+
+    Keys typed together (Enter twice, Enter and Esc) can both reach the prompt before it
+    is gone: the first answer is taken, the others are ignored.
+    """
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "cancel")]
 
@@ -27,7 +31,12 @@ class PathPrompt(ModalScreen[str | None]):
             yield Label("Enter: OK · Esc: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        self.answer(event.value.strip() or None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.answer(None)
+
+    def answer(self, path: str | None) -> None:
+        """Dismiss with ``path``, unless an earlier key already did."""
+        if self.is_active:
+            self.dismiss(path)
