@@ -22,6 +22,7 @@ loader allocate more than the file holds.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -83,15 +84,50 @@ def to_bytes(ckpt: Checkpoint) -> bytes:
     return save(_tensors(ckpt), metadata=meta)
 
 
+def _temp_path(path: Path, pid: int) -> Path:
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def clear_stale_temps(path: str | os.PathLike) -> None:
+    """Remove the temporary files that writes of ``path`` by processes no longer running
+    left behind (a SIGKILL or a power cut mid-write); a live writer's is left alone."""
+    path = Path(path)
+    prefix, suffix = f".{path.name}.", ".tmp"
+    try:
+        names = [p.name for p in path.parent.iterdir()]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix) : -len(suffix)]
+        ours = name.startswith(prefix) and name.endswith(suffix) and pid.isdigit()
+        if ours and int(pid) != os.getpid() and not _alive(int(pid)):
+            try:
+                (path.parent / name).unlink()
+            except OSError:
+                pass
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
 
-    The bytes go to a temporary file in the same folder (one fixed name per target, so an
-    interrupted write leaves no pile of them), are flushed and fsynced, then renamed over
-    the target with ``os.replace``.
+    The bytes go to a temporary file in the same folder, named for this process (so two
+    processes writing one target never share it, and a reader never sees a torn file),
+    are flushed and fsynced, then renamed over the target with ``os.replace``: of writers
+    racing for one target, the last rename wins whole. Temporary files of writers that
+    died mid-write are removed after each successful write.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _temp_path(path, os.getpid())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
@@ -113,9 +149,14 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         reason = e.strerror or str(e)
-        raise CheckpointError(
-            f"cannot write {path}: {reason}; free some disk space or choose another --out"
-        ) from None
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = "free some disk space or write it elsewhere"
+        elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            fix = "choose a folder you can write to"
+        else:
+            fix = "check the path or write it elsewhere"
+        raise CheckpointError(f"cannot write {path}: {reason}; {fix}") from None
+    clear_stale_temps(path)
 
 
 def save(path: str | os.PathLike, ckpt: Checkpoint) -> None:

@@ -343,7 +343,10 @@ def train(
     ] = None,
     resume: Annotated[
         Path | None,
-        typer.Option(help="Continue an interrupted run from its .last.safetensors file."),
+        typer.Option(
+            help="Continue an interrupted run from its .last.safetensors file (CORPUS and "
+            "--out default to the run's own).",
+        ),
     ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON object per line instead of tables.")

@@ -8,6 +8,7 @@ exact command to resume.
 
 from __future__ import annotations
 
+import json
 import shlex
 import signal
 import warnings
@@ -281,6 +282,36 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
     return s, corpus, data_opts, path
 
 
+def _trained_on(resume_path) -> tuple[str, str | None]:
+    """The corpus and validation file a run to be resumed was trained on, from its record,
+    for a ``--resume`` without CORPUS."""
+    _, meta, _ = checkpoint.read_header(resume_path)
+    try:
+        data_opts = json.loads(meta.get("train", "{}")).get("data") or {}
+        corpus, valid = data_opts.get("corpus"), data_opts.get("valid")
+    except (ValueError, RecursionError, AttributeError):
+        corpus = valid = None
+    if not isinstance(corpus, str) or corpus == textio.STDIN:
+        raise LstmError(
+            f"{resume_path} does not record a corpus file to resume on; pass it: "
+            f"lstm train CORPUS --resume {resume_path}"
+        )
+    if not Path(corpus).is_file():
+        raise LstmError(
+            f"{resume_path} was trained on {corpus}, which is not there any more; pass the "
+            f"corpus: lstm train CORPUS --resume {resume_path}"
+        )
+    return corpus, valid if isinstance(valid, str) else None
+
+
+def _model_beside(resume_path) -> Path:
+    """Where a resumed run writes its model without ``--out``: beside the file it resumes
+    (``NAME.last.safetensors`` → ``NAME.safetensors``)."""
+    p = Path(resume_path)
+    suffix = ".last.safetensors"
+    return p.with_name(p.name[: -len(suffix)] + ".safetensors") if p.name.endswith(suffix) else p
+
+
 def run(
     *,
     corpus,
@@ -308,6 +339,11 @@ def run(
     if text is None and corpus is not None and str(corpus) == "-":
         text = textio.read_stdin(encoding, text_format)
         corpus = textio.STDIN
+    if resume and corpus is None and text is None:  # `lstm train --resume FILE` alone
+        corpus, recorded_valid = _trained_on(resume)
+        valid = valid or recorded_valid
+    if resume and out is None:
+        out = _model_beside(resume)
     preset = preset or default_preset(corpus)
     lang = given_data.get("lang")
     if lang is not None and lang not in corpora.BUNDLED:
@@ -319,6 +355,8 @@ def run(
             f"--out {out} is a folder; give a file name such as {out}/model.safetensors"
         )
     last_path = paths.resume_path(out)
+    for target in (out, last_path):  # what a killed earlier run was writing
+        checkpoint.clear_stale_temps(target)
     resumed_from = None
     if resume:
         s, corp, data_opts, resumed_from = _resume(

@@ -6,6 +6,9 @@ import json
 import os
 import pickle
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,10 +79,49 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(CheckpointError, match="No space left"):
+    with pytest.raises(CheckpointError, match=r"No space left.*free some disk space"):
         C.save(path, _ckpt(tie=True))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+
+
+def test_temporary_files_of_dead_writers_are_cleared_and_live_ones_kept(tmp_path):
+    path = tmp_path / "m.safetensors"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".m.safetensors.{dead.pid}.tmp"
+    live = tmp_path / f".m.safetensors.{os.getppid()}.tmp"  # a running process's write
+    other = tmp_path / f".other.safetensors.{dead.pid}.tmp"
+    for p in (stale, live, other):
+        p.write_bytes(b"half a model")
+    C.save(path, _ckpt())
+    assert not stale.exists()
+    assert live.exists() and other.exists()  # still being written; another target's
+    C.clear_stale_temps(tmp_path / "other.safetensors")
+    assert not other.exists()
+
+
+def test_each_writer_has_its_own_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    seen = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        seen.append(Path(src).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    C.save(path, _ckpt())
+    assert seen == [f".m.safetensors.{os.getpid()}.tmp"]
+
+
+def test_a_folder_without_write_permission_says_so(tmp_path, monkeypatch):
+    def denied(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", denied)
+    with pytest.raises(CheckpointError, match="Permission denied; choose a folder you can"):
+        C.save(tmp_path / "m.safetensors", _ckpt())
 
 
 def test_unwritable_target_is_a_clear_error(tmp_path):

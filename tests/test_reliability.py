@@ -61,8 +61,9 @@ def test_sigkill_never_leaves_a_broken_model(tmp_path):
             path = home / name
             if path.exists():
                 checkpoint.load(path)  # whole and valid, or absent
-        temps = [p.name for p in home.iterdir() if p.name.endswith(".tmp")]
-        assert len(temps) <= 2, temps  # at most one per target, reused by the next save
+    proc = _spawn(tmp_path, "--max-steps", "3")  # the next run clears what the kills left
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    assert [p.name for p in home.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_long_lines_are_cut_at_breaks_and_lose_nothing():
@@ -116,3 +117,23 @@ def test_arbitrary_option_values_never_crash(tiny_model, top_k, temperature, gen
         obj = json.loads(r.output)
         assert 1 <= len(obj["next"]) <= int(top_k)
         assert all(0 <= c["prob"] <= 1 for c in obj["next"])
+
+
+def test_resume_alone_trains_on_the_recorded_corpus_and_writes_beside(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text(TEXT, encoding="utf-8")
+    first = ["train", "c.txt", "--preset", "tiny", "--epochs", "1", "--out", "m.safetensors",
+             "--seed", "0", "--quiet"]  # fmt: skip
+    assert CliRunner().invoke(app, first).exit_code == 0
+    r = CliRunner().invoke(app, ["train", "--resume", "m.last.safetensors", "--epochs", "2",
+                                 "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    ck = checkpoint.load(tmp_path / "m.safetensors")
+    assert [h["epoch"] for h in ck.history] == [1, 2]
+    assert ck.train["data"]["corpus"] == "c.txt"
+    assert not (tmp_path / "home" / "model.safetensors").exists()
+    (tmp_path / "c.txt").unlink()
+    r = CliRunner().invoke(app, ["train", "--resume", "m.last.safetensors", "--epochs", "3"])
+    assert r.exit_code == 1
+    assert "c.txt, which is not there any more" in r.output
