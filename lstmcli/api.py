@@ -78,7 +78,7 @@ class Model:
         """The ``k`` most likely next tokens after ``text`` with their probabilities, most
         likely first, as ``lstm predict`` shows them."""
         p = self.predictor
-        out = p.run(p.encode(text))
+        out = p.last(p.encode(text))
         return [(c.token, c.prob) for c in p.top_k(out.logits[-1], k, temperature)]
 
     def complete(self, text: str, k: int = 10) -> list[tuple[str, float]]:
@@ -104,7 +104,7 @@ class Model:
         p = self.predictor
         prompt = p.encode(text)
         generated = p.generate(
-            p.run(prompt), n, temperature=temperature, top_k=top_k, top_p=top_p,
+            p.last(prompt), n, temperature=temperature, top_k=top_k, top_p=top_p,
             greedy=greedy, seed=seed,
         )  # fmt: skip
         return p.continuation(prompt, generated)

@@ -116,7 +116,7 @@ def run(
         _complete(p, text or "", top_k, temperature, json_out)
         return
     prompt = p.encode(text or "")
-    out = p.run(prompt)
+    out = p.run(prompt) if why else p.last(prompt)  # occlusion starts from every token's state
     cands = p.top_k(out.logits[-1], top_k, temperature)
     occ = None
     if why:

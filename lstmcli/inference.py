@@ -3,7 +3,8 @@
 - :func:`step` feeds one token per stream and returns the next-token logits and, per layer,
   the gate values i, f, g, o and the states c, h; :func:`run` feeds a sequence to one
   stream as a loop over ``step``, so feeding a sequence whole or token by token gives
-  identical numbers. ``predict`` and ``trace`` are built on them.
+  identical numbers; :func:`last` runs the same loop and keeps only its last step (what
+  ``predict`` needs of a prompt, however long). ``predict`` and ``trace`` are built on them.
 - A :class:`Stepper` is for generation, which needs only the next-token logits, many times
   in a row, where the cost per token is a few small products and Python's per-call
   overhead. It prepares the weights once and then does the least work per token: one
@@ -54,6 +55,15 @@ class StepOutput(NamedTuple):
 
 def step(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State) -> StepOutput:
     """Feed one token per stream, ids (B,); the state is not modified."""
+    layers, new_state = _layers_step(params, cfg, ids, state)
+    logits = new_state[-1].h @ decoder_weight(params).T + params["decoder.bias"]
+    return StepOutput(logits, layers, new_state)
+
+
+def _layers_step(
+    params: Params, cfg: ModelConfig, ids: np.ndarray, state: State
+) -> tuple[list[dict[str, np.ndarray]], State]:
+    """The layers of :func:`step` without the decoder: per layer the gates, and the new state."""
     x = params["encoder.weight"][ids]  # (B, E)
     H = cfg.hidden_size
     layers, new_state = [], []
@@ -78,8 +88,7 @@ def step(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State) -> Ste
             layers.append({"h": h})
             new_state.append(LayerState(h, None))
         x = h
-    logits = x @ decoder_weight(params).T + params["decoder.bias"]
-    return StepOutput(logits, layers, new_state)
+    return layers, new_state
 
 
 class RunOutput(NamedTuple):
@@ -108,6 +117,25 @@ def run(params: Params, cfg: ModelConfig, ids: np.ndarray, state: State | None =
         for k in range(cfg.num_layers)
     ]
     return RunOutput(np.stack(logits), layers, state)
+
+
+def last(
+    params: Params, cfg: ModelConfig, ids: np.ndarray, state: State | None = None
+) -> StepOutput:
+    """Feed a sequence of token ids (T,) to one stream and keep its last step only.
+
+    The numbers are those of :func:`run` at its last row — logits (1, V) after the last
+    token, that token's gates, the final state — computed by the same steps; only the
+    records are left out, the (T, V) logits and (T, H) gates of every token, and the
+    decoder runs once. Memory stays bounded however long the sequence.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) == 0:
+        raise LstmError("last needs a non-empty 1-D sequence of token ids")
+    state = zero_state(cfg, 1) if state is None else state
+    for t in range(len(ids) - 1):
+        _, state = _layers_step(params, cfg, ids[t : t + 1], state)
+    return step(params, cfg, ids[-1:], state)
 
 
 class Stepper:

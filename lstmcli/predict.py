@@ -10,6 +10,7 @@ training.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -82,26 +83,39 @@ class Predictor:
         return PrefixIndex(self.vocab.tokens)
 
     def encode(self, text: str) -> Prompt:
-        """Tokenize a prompt: lines joined by <eos>, one <eos> in front, none at the end."""
+        """Tokenize a prompt: lines joined by <eos>, one <eos> in front, none at the end.
+
+        The tokens kept are the vocabulary's own strings (``<unk>`` for a word it lacks), so
+        a long prompt costs a reference per token; only unknown words are kept as typed.
+        """
         if not text or not text.strip():
             raise DataError("the prompt is empty; give some text to continue")
-        lines = text.replace("\r\n", "\n").split("\n")
-        tokens = [tok.EOS]
-        for n, line in enumerate(lines):
-            tokens += self.tokenizer.tokenize_line(line)
-            if n < len(lines) - 1 and line.strip():
-                tokens.append(tok.EOS)
+        v = self.vocab
+        get, unk, eos = v.index.get, v.unk_id, v.eos_id
+        tokens, unknown, parts = [v.tokens[eos]], [], [np.array([eos], dtype=np.int32)]
+        for line, more in _lines(text.replace("\r\n", "\n")):
+            toks = self.tokenizer.tokenize_line(line)
+            line_ids = [get(t, unk) for t in toks]
+            if unk in line_ids:
+                unknown += [t for t, i in zip(toks, line_ids, strict=True) if t not in v]
+            if more and line.strip():
+                line_ids.append(eos)
+            tokens += [v.tokens[i] for i in line_ids]
+            parts.append(np.array(line_ids, dtype=np.int32))
         if len(tokens) == 1:
             raise DataError(
                 f"the prompt gives no tokens with the model's {self.tokenizer.name} tokenizer"
             )
-        unknown = [t for t in tokens if t not in self.vocab]
-        seen = [t if t in self.vocab else tok.UNK for t in tokens]
-        return Prompt(seen, self.vocab.encode(seen), unknown)
+        return Prompt(tokens, np.concatenate(parts), unknown)
 
     def run(self, prompt: Prompt) -> inference.RunOutput:
         """Feed the prompt; logits after each token and the gates of every layer."""
         return inference.run(self.params, self.config, prompt.ids)
+
+    def last(self, prompt: Prompt) -> inference.StepOutput:
+        """Feed the prompt and keep its last step: the same numbers as :meth:`run` at its
+        last row (logits (1, V), the final state), without recording every token."""
+        return inference.last(self.params, self.config, prompt.ids)
 
     def top_k(self, logits: np.ndarray, k: int = 10, temperature: float = 1.0) -> list[Candidate]:
         """The k most likely next tokens with their probabilities."""
@@ -115,7 +129,7 @@ class Predictor:
 
     def generate(
         self,
-        start: inference.RunOutput,
+        start: inference.RunOutput | inference.StepOutput,
         n: int,
         *,
         temperature: float = 1.0,
@@ -124,7 +138,8 @@ class Predictor:
         greedy: bool = False,
         seed: int | None = None,
     ) -> list[str]:
-        """Continue by ``n`` tokens from where :meth:`run` left a prompt, sampling step by step."""
+        """Continue by ``n`` tokens from where :meth:`run` or :meth:`last` left a prompt,
+        sampling step by step."""
         if n <= 0:
             raise LstmError(f"the number of tokens to generate must be positive, got {n}")
         if not temperature > 0:
@@ -148,3 +163,13 @@ class Predictor:
         line = prompt.tokens[last:]
         head = self.tokenizer.detokenize(line)
         return self.tokenizer.detokenize(line + generated)[len(head) :]
+
+
+def _lines(text: str) -> Iterator[tuple[str, bool]]:
+    """``(line, more)`` for each line of ``text`` split at ``\\n``, ``more`` unless it is the
+    last (a text ending in ``\\n`` ends with an empty line), without a list of them."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end], True
+        start = end + 1
+    yield text[start:], False

@@ -2,18 +2,19 @@
 
 The training text is tokenized once, as a stream, into an int32 array; the validation
 text (a separate file, or the tail of the training text) is encoded with the training
-vocabulary, so words it alone has become ``<unk>``.
+vocabulary, so words it alone has become ``<unk>``. A file is read line by line
+(:mod:`lstmcli.textfile`), never whole: what a corpus costs is its ids, 4 bytes a token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from lstmcli import data, textio
+from lstmcli import data, textfile, textio
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError
 from lstmcli.vocab import Vocab, build_and_encode, encode_stream, encode_stream_chars
@@ -32,19 +33,42 @@ class Corpus:
     extra_ids: list[np.ndarray] = field(default_factory=list)  # the extra texts, encoded
 
 
-def _example_line(text: str, max_chars: int = 60) -> str:
-    """A typical line of the text: the first of median length among the early lines."""
-    lines = []
-    for ln in textio.split_lines(text):
-        if ln.strip():
-            lines.append(ln.strip()[:1000])
-        if len(lines) >= 2000:
-            break
+EXAMPLE_LINES = 2000  # the early lines an example line is chosen from
+
+
+def _example_line(lines: list[str], max_chars: int = 60) -> str:
+    """A typical line of the text: the first of median length among its early non-empty
+    ``lines`` (stripped, cut at 1000 characters; see :func:`_noting`)."""
     if not lines:
         return ""
     short = [ln for ln in lines if len(ln) <= max_chars] or [lines[0][:max_chars]]
     ranked = sorted(short, key=len)
     return ranked[len(ranked) // 2]
+
+
+def _noting(lines: Iterable[str], early: list[str]) -> Iterator[str]:
+    """``lines`` passed through; ``early`` gets the first :data:`EXAMPLE_LINES` non-empty
+    ones, stripped and cut at 1000 characters, for :func:`_example_line`."""
+    for ln in lines:
+        if len(early) < EXAMPLE_LINES and ln.strip():
+            early.append(ln.strip()[:1000])
+        yield ln
+
+
+def _lines_of(
+    path: str | Path, text: str | None, encoding: str | None, fmt: str
+) -> tuple[str, Callable[[], Iterator[str]], int]:
+    """The start of a corpus (for ``auto``), a way to stream its lines, and a bound on its
+    tokens: from ``text`` when it has been read already, else from the file, line by line."""
+    if text is not None:
+        return text[: tok.SNIFF_CHARS], lambda: textio.split_lines(text), _bound(text)
+    tf = textfile.open_text(path, encoding, fmt)
+    return tf.head(tok.SNIFF_CHARS), tf.lines, tf.chars + tf.newlines + 1
+
+
+def _bound(text: str) -> int:
+    """At most this many tokens: a character per token, or an <eos> per line."""
+    return len(text) + text.count("\n") + 1
 
 
 def load_corpus(
@@ -68,18 +92,18 @@ def load_corpus(
     same way and share the vocabulary; they come back encoded in ``extra_ids``, and none of
     them is held out for validation.
     """
-    if text is None:
-        text = textio.read_text(path, encoding, fmt)
-    name = tok.resolve(tokenizer, text)
+    sample, lines, size = _lines_of(path, text, encoding, fmt)
+    name = tok.resolve(tokenizer, sample)
     t = tok.get_tokenizer(name)
-    parts = [*extra, text]
-    bound = sum(len(p) + p.count("\n") + 1 for p in parts)  # a character per token, or <eos>
+    early: list[str] = []
+    streams = [t.iter_tokens(textio.split_lines(p)) for p in extra]
+    streams.append(t.iter_tokens(_noting(lines(), early)))
     counts: list[int] = []
     vocab, ids = build_and_encode(
-        _counted([t.iter_tokens(textio.split_lines(p)) for p in parts], counts),
+        _counted(streams, counts),
         min_freq,
         max_vocab,
-        max_tokens=bound,
+        max_tokens=sum(map(_bound, extra)) + size,
     )
     edges = np.r_[0, np.cumsum(counts)]  # part k is ids[edges[k] : edges[k + 1]]
     extra_ids = [ids[edges[k] : edges[k + 1]] for k in range(len(extra))]
@@ -90,13 +114,12 @@ def load_corpus(
         )
     valid = None
     if valid_path is not None:
-        vtext = textio.read_text(valid_path, encoding, fmt)
-        valid = encode_stream(t.iter_tokens(textio.split_lines(vtext)), vocab)
+        valid = _encode_file(valid_path, t, vocab, encoding, fmt)
         if len(valid) < 2:
             raise DataError(f"{valid_path}: the validation text gives fewer than 2 tokens")
     elif val_fraction:
         ids, valid = data.split_tail(ids, val_fraction)
-    return Corpus(t, vocab, ids, valid, _example_line(text), extra_ids=extra_ids)
+    return Corpus(t, vocab, ids, valid, _example_line(early), extra_ids=extra_ids)
 
 
 def _counted(streams: list[Iterator[str]], counts: list[int]) -> Iterator[str]:
@@ -139,5 +162,12 @@ def encode_file(
     encoding: str | None = None,
     fmt: str = "auto",
 ) -> np.ndarray:
-    """Encode a text file with a model's tokenizer and vocabulary."""
-    return encode_text(textio.read_text(path, encoding, fmt), tokenizer, vocab, str(path))
+    """Encode a text file with a model's tokenizer and vocabulary, line by line."""
+    return _at_least_two(_encode_file(path, tokenizer, vocab, encoding, fmt), str(path))
+
+
+def _encode_file(
+    path: str | Path, tokenizer: tok.Tokenizer, vocab: Vocab, encoding: str | None, fmt: str
+) -> np.ndarray:
+    tf = textfile.open_text(path, encoding, fmt)
+    return encode_stream(tokenizer.iter_tokens(tf.lines()), vocab, tf.chars + tf.newlines + 1)

@@ -1,6 +1,7 @@
 """Reading text files: binary checks, encoding detection, newlines and Aozora Bunko cleaning.
 
-This module turns a path into one clean ``str``; it knows nothing of tokens or models.
+This module turns a path into one clean ``str`` (:mod:`lstmcli.textfile`, built on it,
+streams the same text line by line); it knows nothing of tokens or models.
 
 Encoding detection (no guessing library) decodes strictly, in this order:
 
@@ -91,9 +92,11 @@ def decode_bytes(
             return data.decode(encoding), encoding
         except UnicodeDecodeError as e:
             hint = " (try cp932, which extends Shift_JIS)" if "jis" in encoding.lower() else ""
+            # utf-8-sig decodes what follows its byte-order mark: count the mark's 3 bytes
+            bom = codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8)
             raise DataError(
-                f"{source}: cannot decode byte {e.start} as {encoding}{hint}; pass the file's"
-                " real encoding with --encoding NAME"
+                f"{source}: cannot decode byte {e.start + 3 * bom} as {encoding}{hint}; pass"
+                " the file's real encoding with --encoding NAME"
             ) from None
     try:
         return data.decode("utf-8-sig"), "utf-8-sig"
@@ -308,11 +311,3 @@ def split_lines(text: str) -> Iterator[str]:
             end = len(text)
         yield text[start:end]
         start = end + 1
-
-
-def iter_lines(path: str | Path, encoding: str | None = None, fmt: str = "auto") -> Iterator[str]:
-    """Yield the lines of a text file (without ``\n``), as :func:`read_text` would read it.
-
-    The decoded text is held once in memory, but no list of lines is built.
-    """
-    yield from split_lines(read_text(path, encoding, fmt))

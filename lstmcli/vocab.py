@@ -108,14 +108,28 @@ def count_tokens(tokens: Iterable[str]) -> Counter:
     return Counter(tokens)
 
 
-def encode_stream(tokens: Iterable[str], vocab: Vocab) -> np.ndarray:
-    """Encode a token stream chunk by chunk into one int32 array of shape (N,)."""
+def encode_stream(tokens: Iterable[str], vocab: Vocab, max_tokens: int | None = None) -> np.ndarray:
+    """Encode a token stream chunk by chunk into one int32 array of shape (N,).
+
+    ``max_tokens``, an upper bound on the stream's length (see :func:`build_and_encode`),
+    lets the ids go straight into one array instead of chunks joined at the end: one copy
+    of the ids, not two.
+    """
     get, unk = vocab.index.get, vocab.unk_id
-    parts = [
-        np.fromiter((get(t, unk) for t in chunk), dtype=np.int32, count=len(chunk))
-        for chunk in _chunks(iter(tokens))
-    ]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    if max_tokens is None:
+        parts = [
+            np.fromiter((get(t, unk) for t in chunk), dtype=np.int32, count=len(chunk))
+            for chunk in _chunks(iter(tokens))
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    ids = np.empty(max_tokens, dtype=np.int32)
+    n = 0
+    for chunk in _chunks(iter(tokens)):
+        if n + len(chunk) > len(ids):  # a wrong bound: grow
+            ids = np.resize(ids, max(2 * len(ids), n + len(chunk)))
+        ids[n : n + len(chunk)] = [get(t, unk) for t in chunk]
+        n += len(chunk)
+    return ids[:n]
 
 
 def encode_stream_chars(tokens: Iterable[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:

@@ -109,3 +109,23 @@ def test_stepper_float32_tied_and_weights_copied():
     assert logits.dtype == np.float32
     ref = inference.step(original, cfg, ids, state).logits
     np.testing.assert_allclose(logits, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell,layers", [("lstm", 1), ("lstm", 2), ("rnn", 2)])
+def test_last_is_the_last_row_of_run_with_one_decoder_product(cell, layers, monkeypatch):
+    cfg, params, rng = _model(cell, layers)
+    ids = rng.integers(0, cfg.vocab_size, 12)
+    whole = inference.run(params, cfg, ids)
+    calls = []
+    decoder = inference.decoder_weight
+    monkeypatch.setattr(inference, "decoder_weight", lambda p: calls.append(1) or decoder(p))
+    out = inference.last(params, cfg, ids)
+    assert len(calls) == 1  # not once per token: no (T, V) logits
+    assert out.logits.shape == (1, cfg.vocab_size)
+    assert np.array_equal(out.logits[0], whole.logits[-1])
+    for k in range(layers):
+        assert np.array_equal(out.state[k].h, whole.state[k].h)
+        for gate, val in out.layers[k].items():
+            assert np.array_equal(val[0], whole.layers[k][gate][-1])
+    with pytest.raises(LstmError, match="non-empty"):
+        inference.last(params, cfg, ids[:0])

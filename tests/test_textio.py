@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from lstmcli.errors import DataError
-from lstmcli.textio import clean_aozora, decode_bytes, is_aozora, iter_lines, read_text
+from lstmcli.textfile import iter_lines
+from lstmcli.textio import clean_aozora, decode_bytes, is_aozora, read_text
 
 SENTENCES = [
     "吾輩は猫である。名前はまだ無い。",
