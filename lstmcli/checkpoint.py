@@ -143,11 +143,13 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
                 os.close(dir_fd)
         except OSError:
             pass
-    except OSError as e:
+    except BaseException as e:  # a failed write, or Ctrl-C in the middle: no temp left
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
+        if not isinstance(e, OSError):
+            raise
         reason = e.strerror or str(e)
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             fix = "free some disk space or write it elsewhere"

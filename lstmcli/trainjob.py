@@ -441,15 +441,21 @@ def run(
     stop = StopFlag()
     stop.install()
     watch = render.Stopwatch()
-    try:
-        outcome = training.run_training(
-            s, train_data, valid_data, display.on_event, save, stop, probe, corp.vocab.unk_id
-        )
+    try:  # the flag stays up through the last writes: a Ctrl-C then waits for them
+        try:
+            outcome = training.run_training(
+                s, train_data, valid_data, display.on_event, save, stop, probe,
+                corp.vocab.unk_id,
+            )  # fmt: skip
+        finally:
+            display.close()
+        if not out.exists():  # e.g. stopped before the first epoch ended: keep what we have
+            save("best", s)
+        b = training.best_epoch(s.history)
+        if outcome != "interrupted" and b is not None and corp.valid_ids is not None:
+            b.update(_record_valid_top_k(out, corp.valid_ids, s.train))
     finally:
-        display.close()
         stop.restore()
-    if not out.exists():  # e.g. stopped before the first epoch ended: keep what we have
-        save("best", s)
     if outcome == "interrupted":
         command = _resume_command(argv, last_path)
         code = 143 if stop.signum == signal.SIGTERM else 130
@@ -462,9 +468,6 @@ def run(
             err.print(f"Stopped. Saved the training state to {last_path}", soft_wrap=True)
             err.print(f"Resume with: {command}", soft_wrap=True, markup=False)
         return code
-    b = training.best_epoch(s.history)
-    if b is not None and corp.valid_ids is not None and out.exists():
-        b.update(_record_valid_top_k(out, corp.valid_ids, s.train))
     example = corp.example or "..."
     nxt = shlex.join(
         ["lstm", "predict", _prompt_hint(example, corp.tokenizer, corp.vocab)]

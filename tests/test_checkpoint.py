@@ -115,6 +115,23 @@ def test_each_writer_has_its_own_temporary_file(tmp_path, monkeypatch):
     assert seen == [f".m.safetensors.{os.getpid()}.tmp"]
 
 
+def test_ctrl_c_in_the_middle_of_a_write_keeps_the_old_file_and_leaves_no_temp(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "m.safetensors"
+    C.save(path, _ckpt())
+    before = path.read_bytes()
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        C.save(path, _ckpt(tie=True))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+
+
 def test_a_folder_without_write_permission_says_so(tmp_path, monkeypatch):
     def denied(src, dst):
         raise PermissionError(13, "Permission denied")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -137,3 +139,29 @@ def test_resume_alone_trains_on_the_recorded_corpus_and_writes_beside(tmp_path, 
     r = CliRunner().invoke(app, ["train", "--resume", "m.last.safetensors", "--epochs", "3"])
     assert r.exit_code == 1
     assert "c.txt, which is not there any more" in r.output
+
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.parametrize("sig", ["KILL", "INT"])
+def test_stopped_and_resumed_runs_end_bit_identical(sig):
+    # bench/kill_train.py at the size CI affords; it runs a hundred stops of each kind
+    r = subprocess.run([sys.executable, str(BENCH / "kill_train.py"), "--signal", sig,
+                        "--kills", "6", "--epochs", "3"], capture_output=True, text=True,
+                       timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 broken" in r.stdout
+    same, runs = re.search(
+        r"bit-identical to the uninterrupted run\s+(\d+) of (\d+)", r.stdout
+    ).groups()
+    assert same == runs and int(runs) >= 1
+
+
+def test_racing_writers_and_readers_never_tear_a_file():
+    r = subprocess.run([sys.executable, str(BENCH / "concurrent_out.py"), "--writers", "3",
+                        "--readers", "2", "--epochs", "2"], capture_output=True, text=True,
+                       timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"torn reads\s+0\n", r.stdout)
+    assert "bit for bit: True" in r.stdout
