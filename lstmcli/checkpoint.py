@@ -334,6 +334,11 @@ def load(path: str | os.PathLike) -> Checkpoint:
         config = ModelConfig.from_dict(_json(path, meta, "model", dict))
     except (LstmError, TypeError) as e:
         raise _refuse(path, f"invalid model settings ({e})") from None
+    if 4 * config.num_layers + 2 > len(header):  # before listing a tensor per layer
+        raise _refuse(
+            path, f"the settings name more layers than its {len(header)} tensors hold; the file "
+            "is corrupt, retrain it",
+        )  # fmt: skip
     vocab = _json(path, meta, "vocab", list)
     if len(vocab) != config.vocab_size or not all(isinstance(t, str) for t in vocab):
         raise _refuse(

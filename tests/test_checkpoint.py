@@ -185,6 +185,9 @@ BAD_FILES = {
     "header nested too deeply": struct.pack("<Q", 200_000) + b"[" * 100_000 + b"]" * 100_000,
     "model nested too deeply": _with_header({"__metadata__": _meta(model="[" * 200_000)}),
     "number of 5,000 digits": _with_header({"__metadata__": _meta(model="9" * 5000)}),
+    "layers by the googol": _with_header(
+        {"__metadata__": _meta(model=json.dumps({"vocab_size": 7, "num_layers": 10**100}))}
+    ),
 }
 
 
