@@ -170,33 +170,50 @@ def _refuse(path: Path, why: str) -> CheckpointError:
     return CheckpointError(f"{path}: {why}")
 
 
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise _refuse(path, "no such model file; train one with `lstm train` or pass --model")
+    if not path.is_file():
+        raise _refuse(path, "is not a file; pass the path of a .safetensors model file")
+
+
+def _open(path: Path):
+    _check_file(path)
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise _refuse(path, f"cannot read the model file: {e.strerror}") from None
+
+
 def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str], int]:
     """Read and sanity-check the safetensors header without loading tensors.
 
     Returns (tensor entries, metadata, byte offset of the data section).
     """
     path = Path(path)
-    if not path.exists():
-        raise _refuse(path, "no such model file; train one with `lstm train` or pass --model")
-    if not path.is_file():
-        raise _refuse(path, "is not a file; pass the path of a .safetensors model file")
+    with _open(path) as f:
+        return _header(path, f)
+
+
+def _header(path: Path, f) -> tuple[dict, dict[str, str], int]:
+    """:func:`read_header` of the file open as ``f`` (its size that of the open file: a
+    file renamed over ``path`` meanwhile does not change what is read)."""
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise _refuse(path, "too short to be a model file (empty or truncated)")
-            (n,) = struct.unpack("<Q", head)  # safetensors: u64 header length, then JSON
-            raw = f.read(n) if n <= min(size - 8, MAX_HEADER_BYTES) else b""
-            if not raw.startswith(b"{"):
-                pickled = (head[0] == 0x80 and 2 <= head[1] <= 5) or head[:2] == b"PK"
-                raise _refuse(
-                    path,
-                    "looks like a pickle or PyTorch file; lstmcli only loads .safetensors "
-                    "models and never unpickles"
-                    if pickled
-                    else "not a safetensors model file (corrupt or truncated header)",
-                )
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(8)
+        if len(head) < 8:
+            raise _refuse(path, "too short to be a model file (empty or truncated)")
+        (n,) = struct.unpack("<Q", head)  # safetensors: u64 header length, then JSON
+        raw = f.read(n) if n <= min(size - 8, MAX_HEADER_BYTES) else b""
+        if not raw.startswith(b"{"):
+            pickled = (head[0] == 0x80 and 2 <= head[1] <= 5) or head[:2] == b"PK"
+            raise _refuse(
+                path,
+                "looks like a pickle or PyTorch file; lstmcli only loads .safetensors "
+                "models and never unpickles"
+                if pickled
+                else "not a safetensors model file (corrupt or truncated header)",
+            )
     except OSError as e:
         raise _refuse(path, f"cannot read the model file: {e.strerror}") from None
     try:
@@ -305,14 +322,14 @@ def _check_training(path: Path, train: dict, history: list) -> None:
         _fields(path, "metadata 'history' record", record, _RECORD_FIELDS)
 
 
-def _read_tensors(path: Path, header: dict, data_start: int) -> dict[str, np.ndarray]:
-    """The tensors of a file whose header :func:`read_header` has checked: the data section
-    read once into one writable buffer, each tensor a little-endian view of its bytes."""
+def _read_tensors(path: Path, f, header: dict, data_start: int) -> dict[str, np.ndarray]:
+    """The tensors of the file open as ``f``, whose header :func:`_header` has checked: the
+    data section read once into one writable buffer, each tensor a little-endian view of
+    its bytes."""
     try:
-        with open(path, "rb") as f:
-            f.seek(data_start)
-            data = bytearray(os.fstat(f.fileno()).st_size - data_start)
-            n = f.readinto(data)  # one copy, into memory that stays writable
+        f.seek(data_start)
+        data = bytearray(os.fstat(f.fileno()).st_size - data_start)
+        n = f.readinto(data)  # one copy, into memory that stays writable
     except OSError as e:
         raise _refuse(path, f"cannot read the tensors ({e.strerror})") from None
     arrays = {}
@@ -329,7 +346,12 @@ def _read_tensors(path: Path, header: dict, data_start: int) -> dict[str, np.nda
 def load(path: str | os.PathLike) -> Checkpoint:
     """Load and validate a model file; raise CheckpointError with one line otherwise."""
     path = Path(path)
-    header, meta, data_start = read_header(path)
+    with _open(path) as f:  # header and tensors from one open file, however it is replaced
+        return _load(path, f)
+
+
+def _load(path: Path, f) -> Checkpoint:
+    header, meta, data_start = _header(path, f)
     try:
         config = ModelConfig.from_dict(_json(path, meta, "model", dict))
     except (LstmError, TypeError) as e:
@@ -367,7 +389,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if unknown:
         raise _refuse(path, f"unexpected tensor {unknown[0]!r}; not an lstmcli model")
 
-    arrays = _read_tensors(path, header, data_start)
+    arrays = _read_tensors(path, f, header, data_start)
     params = {k: arrays.pop(k) for k in param_shapes(config)}
     if config.tie_weights:
         dec = arrays.pop("decoder.weight")

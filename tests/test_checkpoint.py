@@ -300,3 +300,22 @@ def test_a_record_without_its_epoch_still_loads(tmp_path):
     path = tmp_path / "m.safetensors"
     C.save(path, ck)
     assert C.load(path).history == ck.history
+
+
+def test_a_file_replaced_while_it_is_read_gives_the_old_model_whole(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    old, new = _ckpt(), _ckpt()
+    new.params = {k: v + 1 for k, v in new.params.items()}
+    new.history = [{"epoch": e, "valid_ppl": 3.0} for e in range(1, 40)]  # a longer header
+    C.save(path, old)
+    header = C._header
+
+    def then_replaced(p, f):
+        out = header(p, f)
+        C.save(path, new)  # another writer's rename lands between header and tensors
+        return out
+
+    monkeypatch.setattr(C, "_header", then_replaced)
+    back = C.load(path)
+    assert all(np.array_equal(back.params[k], old.params[k]) for k in old.params)
+    assert back.history == old.history
