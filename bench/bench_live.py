@@ -24,17 +24,29 @@ corpus at its end, one at a time. Per key, side by side in one run:
   call is a new client process (a few ms), so this is an upper bound.
 
 It prints p50 and p95 per case against the targets (p95 ≤ 20 ms at 200 tokens, ≤ 50 ms
-at 1,000; 2 cores). Run::
+at 1,000; 2 cores).
+
+``--paste`` measures instead the keys typed after a 1 MB paste: the text of
+``bench/abuse_live.py --case paste`` (about a megabyte of mixed Japanese and English lines
+of the bundled corpora, drawn with the same ``--seed``) and its 40 keys, typed at the end,
+per key ``session (library)`` (the update and both panels, with the session's sums, as the
+app draws them) and ``app: key to suggestions``. ``--compare DIR`` runs the same in a child
+process on the lstmcli of another source tree and prints the two side by side (the tmux
+measure of this case is ``bench/abuse_live.py --case paste``, which prints p50 / p95).
+Run::
 
     .venv/bin/python bench/bench_live.py --model ja.safetensors --tmux
     .venv/bin/python bench/bench_live.py --model en.safetensors --tokens 200 --keys 60 --lines
+    .venv/bin/python bench/bench_live.py --model mixed.safetensors --paste --compare /tmp/old
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -96,20 +108,71 @@ def session_latencies(p: Predictor, text: str, keys: str) -> list[float]:
     s = Session(p, 5)
     L = p.config.num_layers - 1
     s.update(text)
+    # the panels read the whole text through the session's sums (an older lstmcli, run by
+    # --compare, has none: its panels sum the whole text at every key)
+    kw = {"stats": s.stats} if hasattr(s, "stats") else {}
+    draw = liveview.memory if p.config.cell == "lstm" else liveview.gates
+    draw(s.tape, list(s.tokens), L, **kw)  # as the app draws the panels once it has read
     out = []
     for n in range(1, len(keys) + 1):
         t0 = time.perf_counter()
         u = s.update(text + keys[:n])
         toks = list(u.tokens)
-        liveview.gates(s.tape, toks, L)
+        liveview.gates(s.tape, toks, L, **kw)
         if p.config.cell == "lstm":
-            liveview.memory(s.tape, toks, L)
+            liveview.memory(s.tape, toks, L, **kw)
         out.append(time.perf_counter() - t0)
     return out
 
 
-async def _settle(pilot, app) -> None:
-    for _ in range(2000):
+def paste_text(seed: int) -> tuple[str, str]:
+    """The text ``bench/abuse_live.py --case paste --seed SEED`` pastes, and its keys."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from abuse_live import mixed_text
+
+    rng = random.Random(f"{seed}-paste")
+    text = mixed_text(1_000_000, rng)
+    return text, "".join(rng.choice("あいうえおかきくけこabcdefghij ") for _ in range(40))
+
+
+def paste_rows(p: Predictor, seed: int) -> dict[str, list[float]]:
+    """Per key after the paste: the library, and the app from the key to the suggestions."""
+    text, keys = paste_text(seed)
+    return {
+        "session (library)": session_latencies(p, text, keys),
+        "app: key to suggestions": [a for a, _ in app_latencies(p, text, keys)],
+    }
+
+
+def paste_main(a, model: Path, p: Predictor) -> None:
+    rows = paste_rows(p, a.seed)
+    if a.json:
+        print(json.dumps(rows))
+        return
+    sides = {"this tree": rows}
+    if a.compare is not None:
+        env = {**os.environ, "PYTHONPATH": str(a.compare.resolve())}
+        cmd = [sys.executable, __file__, "--paste", "--json", "--model", str(model),
+               "--seed", str(a.seed)]  # fmt: skip
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        sides = {str(a.compare): json.loads(out.splitlines()[-1]), **sides}
+    text, _ = paste_text(a.seed)
+    n_tok = len(p.encode(text).ids)
+    print(f"after a paste of {len(text.encode('utf-8')):,} bytes ({n_tok:,} tokens): ms per key")
+    head = "".join(f"{side[-24:]:>26}" for side in sides)
+    print(f"{'':<28}{head}")
+    print(f"{'case':<28}" + f"{'p50 / p95':>26}" * len(sides))
+    for name in rows:
+        cells = "".join(
+            f"{statistics.median(xs[name]) * 1000:>16.1f} / {pct(xs[name], 95) * 1000:>6.1f}"
+            for xs in sides.values()
+        )
+        print(f"{name:<28}{cells}")
+
+
+async def _settle(pilot, app, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout  # a long text is read in many pieces
+    while time.monotonic() < deadline:
         await pilot.pause()
         if app.caught_up:
             return
@@ -223,9 +286,16 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=40, help="characters typed per text")
     ap.add_argument("--tmux", action="store_true", help="also measure in a real terminal")
     ap.add_argument("--lines", action="store_true", help="keep the corpus's line breaks")
+    ap.add_argument("--paste", action="store_true", help="the keys after a 1 MB paste")
+    ap.add_argument("--seed", type=int, default=0, help="of the paste (as abuse_live.py's)")
+    ap.add_argument("--compare", type=Path, help="with --paste: another source tree too")
+    ap.add_argument("--json", action="store_true", help="with --paste: the times as JSON")
     a = ap.parse_args()
     model = paths.find_model(a.model)
     p = Predictor.load(model)
+    if a.paste:
+        paste_main(a, model, p)
+        return
     cfg = p.config
     print(f"{model.name}: {cfg.cell} {cfg.num_layers}×{cfg.hidden_size}, V = {cfg.vocab_size:,}, "
           f"{p.tokenizer.name} tokenizer; OPENBLAS_NUM_THREADS="

@@ -7,8 +7,8 @@ change. One update:
    (:func:`lstmcli.complete.split_partial`: for English the characters after the last
    space, for Japanese the last SudachiPy token);
 2. tokenizes the context as ``lstm predict`` does (one ``<eos>`` in front, lines joined by
-   ``<eos>``; an empty context is just ``<eos>``), each sentence once while it stays the
-   same;
+   ``<eos>``; an empty context is just ``<eos>``), each line and each sentence once while
+   it stays in the text (:class:`lstmcli.textcache.Encoder`);
 3. brings a :class:`~lstmcli.tape.Tape` to those tokens: only the tokens after the first
    changed one are re-run, at most ``budget`` of them per call;
 4. ranks the suggestions:
@@ -36,7 +36,6 @@ draw. Nothing here imports Textual or Rich.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -46,6 +45,8 @@ from lstmcli import complete, inference
 from lstmcli import tokenize as tok
 from lstmcli.predict import Predictor
 from lstmcli.tape import Tape
+from lstmcli.tapestats import TapeStats
+from lstmcli.textcache import Encoder, SentenceCache
 
 NEXT, COMPLETE, AFTER = "next", "complete", "after"  # the kinds of suggestion
 
@@ -77,44 +78,6 @@ class Update(NamedTuple):
     fed: int  # tokens re-run by this call
 
 
-# Where a line can be cut without changing its tokens: after a sentence's end. No token of
-# the word and space tokenizers holds whitespace, and SudachiPy ends a word at 。！？ (the
-# tokens of every paragraph of the bundled corpus equal those of its sentences).
-_SENTENCE_END = {
-    "word": re.compile(r"(?<=[.!?]\s)"),
-    "space": re.compile(r"(?<=[.!?]\s)"),
-    "ja": re.compile(r"(?<=[。！？!?])"),
-    "ja-phrase": re.compile(r"(?<=[。！？!?])"),
-}
-
-
-class _SentenceCache:
-    """A tokenizer that remembers the sentences it has seen: typing at the end of a long
-    line re-tokenizes only its last sentence."""
-
-    def __init__(self, tokenizer: tok.Tokenizer, size: int = 4096) -> None:
-        self._tokenizer = tokenizer
-        self._cut = _SENTENCE_END.get(tokenizer.name)
-        self._seen: dict[str, list[str]] = {}
-        self._size = size
-
-    def __getattr__(self, name: str):
-        return getattr(self._tokenizer, name)
-
-    def _sentence(self, text: str) -> list[str]:
-        hit = self._seen.get(text)
-        if hit is None:
-            if len(self._seen) >= self._size:
-                self._seen.pop(next(iter(self._seen)))  # the oldest
-            hit = self._seen[text] = self._tokenizer.tokenize_line(text)
-        return hit
-
-    def tokenize_line(self, line: str) -> list[str]:
-        if self._cut is None:  # char: one token per character, cheap
-            return self._tokenizer.tokenize_line(line)
-        return [t for piece in self._cut.split(line) if piece for t in self._sentence(piece)]
-
-
 @dataclass
 class _Split:
     text: str
@@ -123,10 +86,13 @@ class _Split:
     prompt: object  # lstmcli.predict.Prompt of the context
     ids: np.ndarray  # what the tape must hold
     fed_partial: bool
+    tokens: tuple[str, ...]  # the tokens of ids
 
 
 class Session:
-    """The state of a keyboard over one text: a tape of per-token states, the last split.
+    """The state of a keyboard over one text: a tape of per-token states, the last split,
+    the tape's sums for the panels (:class:`~lstmcli.tapestats.TapeStats`, which
+    :mod:`lstmcli.liveview` takes).
 
     ``predictor`` is not modified; ``k`` suggestions are ranked on every update.
     """
@@ -135,9 +101,11 @@ class Session:
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
         self.predictor = copy.copy(predictor)  # the same model, with a caching tokenizer
-        self.predictor.tokenizer = _SentenceCache(predictor.tokenizer)
+        self.predictor.tokenizer = SentenceCache(predictor.tokenizer)
+        self.encoder = Encoder(self.predictor.tokenizer, predictor.vocab)
         self.k = k
         self.tape = Tape(predictor.params, predictor.config)
+        self.stats = TapeStats(self.tape)
         self.index = predictor.prefix_index
         self.spaced = predictor.tokenizer.joiner == " "
         self._split: _Split | None = None
@@ -153,10 +121,11 @@ class Session:
             return self._split
         p = self.predictor
         context, partial = complete.split_partial(p.tokenizer, text)
-        prompt = complete.context_prompt(p, context)
+        prompt = self.encoder.prompt(context)  # = complete.context_prompt(p, context)
         feed = bool(partial) and not self.spaced and partial in p.vocab
         ids = np.append(prompt.ids, p.vocab.index[partial]) if feed else prompt.ids
-        self._split = _Split(text, context, partial, prompt, ids, feed)
+        tokens = tuple(prompt.tokens) + ((partial,) if feed else ())
+        self._split = _Split(text, context, partial, prompt, ids, feed, tokens)
         return self._split
 
     def update(self, text: str, budget: int | None = None) -> Update:
@@ -166,8 +135,7 @@ class Session:
         fed = self.tape.sync(s.ids, budget)
         done = len(self.tape) == len(s.ids)
         suggestions = self._rank(s) if done else ()
-        tokens = tuple(s.prompt.tokens) + ((s.partial,) if s.fed_partial else ())
-        return Update(text, s.context, s.partial, tokens, tuple(s.prompt.unknown),
+        return Update(text, s.context, s.partial, s.tokens, tuple(s.prompt.unknown),
                       suggestions, done, fed)  # fmt: skip
 
     def _rank(self, s: _Split) -> tuple[Suggestion, ...]:

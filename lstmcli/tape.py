@@ -12,7 +12,9 @@ stream, position by position::
 
 and :meth:`Tape.sync` brings it to a new token sequence: it keeps the common prefix, drops
 the rest, and feeds the new tokens from the state after the last kept one. The numbers
-equal those of a fresh run of the whole sequence up to float rounding.
+equal those of a fresh run of the whole sequence up to float rounding. :meth:`Tape.unchanged`
+says which positions still hold what they held at an earlier :attr:`Tape.version`, for
+what is computed from the records and kept (:mod:`lstmcli.tapestats`).
 
 Every gate is kept, for the gates and memory panels of ``lstm live`` (a
 :class:`~lstmcli.inference.Stepper` records none). A few new tokens — a key typed at the
@@ -25,6 +27,8 @@ the start) can be fed in pieces (``budget``), so an app stays responsive between
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from lstmcli import cells
@@ -33,6 +37,7 @@ from lstmcli.workspace import Workspace
 
 LSTM_RECORDS = ("i", "f", "g", "o", "c", "h")
 STEPWISE = 8  # runs of at most this many tokens go step by step
+CUTS = 64  # truncations remembered exactly by Tape.unchanged (older ones merged)
 
 
 class Tape:
@@ -48,6 +53,8 @@ class Tape:
         self._ws = Workspace()
         self._n = 0
         self.version = 0  # changes whenever the tape does
+        # (version, length kept) of the truncations, both increasing: see unchanged()
+        self._cuts: list[tuple[int, int]] = []
         self._alloc(capacity)
 
     def _alloc(self, capacity: int) -> None:
@@ -99,6 +106,19 @@ class Tape:
         if n < self._n:
             self._n = max(0, n)
             self.version += 1
+            while self._cuts and self._cuts[-1][1] >= self._n:
+                self._cuts.pop()  # a cut to a shorter length since says more
+            self._cuts.append((self.version, self._n))
+            if len(self._cuts) > CUTS:  # merged: the older version, the shorter length
+                (_, n0), (v1, _) = self._cuts[:2]
+                self._cuts[:2] = [(v1, n0)]
+
+    def unchanged(self, version: int) -> int:
+        """Below what position the tape holds what it held when :attr:`version` was
+        ``version``, of the positions it held then: the length the truncations since have
+        kept, the tape's length if none (after many, possibly fewer: never too many)."""
+        at = bisect_right(self._cuts, version, key=lambda cut: cut[0])
+        return self._cuts[at][1] if at < len(self._cuts) else self._n
 
     def extend(self, ids: np.ndarray) -> None:
         """Feed tokens (T,) after the last position."""

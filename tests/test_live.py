@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -474,3 +475,43 @@ def test_the_path_prompt_takes_one_answer_of_keys_pressed_together(en, tmp_path,
     assert running
     assert seen[0] == (False, Path("a.txt"), True)
     assert all(not asked and (out is not None) == saved for asked, out, saved in seen)
+
+
+def test_memory_panel_of_a_long_text_draws_what_the_whole_split_draws(en):
+    """The panel holds the last rows only, with the share of those before: on a text of
+    thousands of tokens, typed at and edited, it draws what all the rows would draw."""
+    from lstmcli import liveview
+    from lstmcli import memory as M
+
+    lines = (Path(__file__).resolve().parents[1] / "corpora" / "tales-en.txt").read_text("utf-8")
+    app = make_app(en, text="\n".join(lines.splitlines()[:150]), cursor_blink=False)
+
+    async def script(pilot):
+        drawn = []
+        for keys in (["M", "a"], ["up", "up", "x"], ["ctrl+end", "space"]):
+            await pilot.press(*keys)
+            await settle(pilot, app)
+            await pilot.pause()
+            panel = app.query_one(MemoryPanel)
+            got = panel.data
+            tape = app.session.tape
+            assert len(tape) > 2000 and got.rows[0].position > 0
+            s = M.summarise(M.decompose(tape.layers[got.layer], dtype=np.float32))
+            tokens = app.last.tokens
+            shares, left = s.share.tolist(), s.retained.tolist()
+            rows = tuple(
+                liveview.MemoryRow(p, tokens[p], shares[p], left[p]) for p in range(len(tape))
+            )
+            whole = liveview.Memory(got.layer, got.position, got.token, rows, 0.0,
+                                    float(s.share.max()))  # fmt: skip
+            drawn.append((panel.render().plain, s.share))
+            panel.data = whole
+            drawn.append((panel.render().plain, s.share))
+            panel.data = got
+        return drawn
+
+    drawn = drive(app, script, size=(120, 40))
+    for (got, share), (whole, _) in zip(drawn[::2], drawn[1::2], strict=True):
+        assert got == whole
+        lo, held = re.search(r"tokens 0–(\d+) hold (\d+)% of c", got).groups()
+        assert int(held) == round(100 * float(share[: int(lo) + 1].sum()))

@@ -116,3 +116,40 @@ def test_state_after_a_position_continues_the_run():
         tape.state(9)
     with pytest.raises(IndexError):
         tape.logits(9)
+
+
+def test_unchanged_says_which_positions_hold_what_they_held():
+    """After any edits, the positions below unchanged(v) hold the numbers they held at v:
+    never one too many, and exactly the kept length while few truncations have passed."""
+    from lstmcli.tape import CUTS
+
+    params, cfg = _model("lstm", 1)
+    rng = np.random.default_rng(3)
+    tape = Tape(params, cfg)
+    tape.sync(rng.integers(0, V, 60))
+    seen = {}  # version → (ids, c) then
+    for _ in range(4 * CUTS):
+        seen[tape.version] = (tape.ids.copy(), tape.layers[0]["c"].copy())
+        ids = tape.ids.copy()
+        deep = rng.random() < 0.2  # an edit far back, else one near the end
+        cut = int(rng.integers(0, len(ids) + 1)) if deep else len(ids) - int(rng.integers(0, 4))
+        tape.sync(np.concatenate([ids[:cut], rng.integers(0, V, int(rng.integers(1, 9)))]))
+        for v, (old_ids, old_c) in seen.items():
+            n = min(tape.unchanged(v), len(old_ids))
+            np.testing.assert_array_equal(tape.ids[:n], old_ids[:n])
+            np.testing.assert_array_equal(tape.layers[0]["c"][:n], old_c[:n])
+        assert tape.unchanged(tape.version) == len(tape)
+    tape = Tape(params, cfg)
+    tape.sync(rng.integers(0, V, 60))
+    v, n = tape.version, len(tape)
+    tape.truncate(n - 3)
+    tape.extend(np.array([1, 2, 3, 4]))
+    tape.truncate(n - 2)
+    tape.extend(np.array([5]))
+    assert tape.unchanged(v) == n - 3  # the shorter cut of the two since
+    tape.truncate(10)
+    tape.extend(np.array([1, 2]))
+    for _ in range(3 * CUTS):  # typing at the end: more cuts, each further on, than kept
+        tape.truncate(len(tape) - 1)
+        tape.extend(np.array([1, 2]))
+    assert tape.unchanged(v) == 10 and tape.unchanged(tape.version) == len(tape)

@@ -127,9 +127,12 @@ class LiveApp(App, inherit_bindings=False):
         return self.query_one(Editor)
 
     def before_cursor(self) -> str:
-        """The text from the start to the cursor: what the suggestions follow."""
+        """The text from the start to the cursor: what the suggestions follow
+        (``document.get_text_range`` from the start, in one join of the lines)."""
         ed = self.editor
-        return ed.document.get_text_range((0, 0), ed.cursor_location)
+        doc, (row, column) = ed.document, ed.cursor_location
+        lines = doc.lines
+        return doc.newline.join([*lines[:row], lines[row][:column]])
 
     @property
     def caught_up(self) -> bool:
@@ -178,15 +181,19 @@ class LiveApp(App, inherit_bindings=False):
         when the tape or the layer changed since they were drawn."""
         if not self.caught_up or len(self.session.tape) != len(self.last.tokens):
             return  # a longer change is being read: drawn when it is done
-        tape, tokens = self.session.tape, list(self.last.tokens)
-        now = (tape.version, self.layer)
+        tape, stats, tokens = self.session.tape, self.session.stats, self.last.tokens
         gates, memory = self.query_one(GatesPanel), self.query_one(MemoryPanel)
+        rows = max(liveview.MAX_ROWS, memory.size.height)  # the rows it may show
+        now = (tape.version, self.layer, rows)
         if gates.display and self._drawn.get("gates") != now:
-            gates.data = liveview.gates(tape, tokens, self.layer)
+            gates.data = liveview.gates(tape, tokens, self.layer, stats=stats)
             self._drawn["gates"] = now
         if memory.display and self._drawn.get("memory") != now:
-            memory.data = liveview.memory(tape, tokens, self.layer)
+            memory.data = liveview.memory(tape, tokens, self.layer, rows, stats)
             self._drawn["memory"] = now
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_panels)  # a taller memory panel: more rows
 
     # ---- accepting a suggestion
 

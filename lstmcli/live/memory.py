@@ -31,7 +31,8 @@ def _pct(x: float) -> str:
 class MemoryPanel(Widget):
     """One bar per token, the latest at the bottom: its share of the memory c at the last
     token (Σ|kept| over all tokens' kept terms, as ``lstm trace --memory``) and how much of
-    what it wrote is left. Tokens that do not fit are summed in one line at the top."""
+    what it wrote is left. Tokens that do not fit are summed in one line at the top (the
+    data holds the last rows only, with the share of the tokens before them)."""
 
     data: reactive[liveview.Memory | None] = reactive(None)
     cell: reactive[str] = reactive("lstm")
@@ -51,17 +52,17 @@ class MemoryPanel(Widget):
         if d is None:
             return Text("")
         room = max(2, self.size.height - 1)  # lines below the header
-        rows = d.rows if len(d.rows) <= room else d.rows[-(room - 1) :]
+        rows = d.rows if d.position < room else d.rows[-(room - 1) :]
         pw = len(str(d.position))
         tw = min(TOKEN, max(cell_len(r.token) for r in rows))
         width = max(1, self.size.width - pw - tw - 13)
         head = f"{'':>{pw}} {'token':<{tw}} {'share of c':<{width + 5}} left"
         lines = [Text(head, style="bold")]
-        if len(rows) < len(d.rows):
+        if rows[0].position > 0:
             lo = rows[0].position
-            held = sum(r.share for r in d.rows[:lo])
+            held = d.held + sum(r.share for r in d.rows[: len(d.rows) - len(rows)])
             lines.append(Text(f"tokens 0–{lo - 1} hold {_pct(held)} of c", style="dim"))
-        top = max(max(r.share for r in d.rows), 1e-12)
+        top = max(d.top, 1e-12)
         for r in rows:
             token = r.token if cell_len(r.token) <= tw else set_cell_size(r.token, tw - 1) + "…"
             lines.append(
