@@ -682,7 +682,7 @@ def info(
         return
     from lstmcli.render import info_tables, make_console, valid_top_k
 
-    if b and "valid_top1" in b:
+    if b and all(f"valid_top{k}{w}" in b for k in (1, 3) for w in ("", "_words")):
         summary["best valid top-1/3"] = valid_top_k(b)
     info_tables(make_console(), {"summary": summary, "history": ck.history})
 

@@ -227,3 +227,21 @@ def test_the_commands_choices_are_the_librarys():
     assert cli.CELLS == model.CELLS and cli.OPTIMIZERS == optim.OPTIMIZERS
     assert cli.FORMATS == textio.FORMATS and cli.WINDOWS == training.WINDOWS
     assert cli.LANGS == stories.LANGS == tuple(corpora.BUNDLED)
+
+
+def test_info_shows_a_record_with_only_some_of_its_figures(tmp_path):
+    import numpy as np
+
+    from lstmcli import checkpoint
+    from lstmcli import model as M
+
+    cfg = M.ModelConfig(vocab_size=3, embed_size=4, hidden_size=4, num_layers=1)
+    record = {"epoch": 1, "valid_ppl": 2.5, "best": True, "valid_top1": 0.5}  # no top-3
+    ck = checkpoint.Checkpoint(cfg, M.init_params(cfg, np.random.default_rng(0)),
+                               ["<eos>", "<unk>", "a"], {"name": "word", "options": {}},
+                               history=[record])  # fmt: skip
+    checkpoint.save(tmp_path / "m.safetensors", ck)
+    r = CliRunner().invoke(app, ["info", str(tmp_path / "m.safetensors")])
+    assert r.exit_code == 0, r.output
+    assert "2.50 (epoch 1)" in r.output
+    assert "top-1/3" not in r.output
