@@ -95,7 +95,13 @@ def make_base(folder: Path) -> bytes:
             os.environ["LSTM_HOME"] = old
     if r.exit_code != 0:
         raise SystemExit(f"could not train the base model: {r.output}")
-    return out.read_bytes()
+    from lstmcli import checkpoint
+
+    ck = checkpoint.load(out)  # the clock's figures zeroed: the same bytes on every run
+    ck.history = [{**h, "seconds": 0.0, "tokens_per_s": 0.0} for h in ck.history]
+    ck.train = {**ck.train, "data": {**ck.train.get("data", {}), "corpus": "base.txt"}}
+    checkpoint.save(out, ck)
+    return Parts(out.read_bytes()).assemble()  # the header's keys in one order, every run
 
 
 class Parts:
@@ -110,7 +116,7 @@ class Parts:
         return [k for k in self.header if k != "__metadata__"]
 
     def assemble(self, header: dict | None = None, data: bytes | None = None) -> bytes:
-        raw = json.dumps(self.header if header is None else header).encode()
+        raw = json.dumps(self.header if header is None else header, sort_keys=True).encode()
         return struct.pack("<Q", len(raw)) + raw + (self.data if data is None else data)
 
     def copy_header(self) -> dict:
