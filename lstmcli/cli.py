@@ -658,6 +658,10 @@ def info(
         summary["corpus"] = tr["data"]["corpus"]
     if tr.get("data", {}).get("stages"):
         summary["lesson"] = lesson_text(tr)
+    if isinstance(tr.get("torchrun"), dict):
+        from lstmcli.render import torchrun_text
+
+        summary["distributed"] = torchrun_text(tr["torchrun"])
     b = best_epoch(ck.history)
     if b:
         where = round_name(b.get("epoch"), b.get("stage"))

@@ -278,6 +278,22 @@ def lesson_text(tr: dict) -> str:
     )
 
 
+def torchrun_text(run: dict) -> str:
+    """How ``lstmcli.torchbridge.train`` trained a model, from its record, in one line:
+    "trained further with torchrun: world size 2, gloo on cpu, 929,589 tokens in 3.1 min"."""
+    how = "trained further with" if run.get("init") else "trained with"
+    if run.get("launcher") == "torchrun":
+        who = f"torchrun: world size {run.get('world_size')}"
+    else:
+        who = "PyTorch: one process"
+    where = f"{run.get('backend')} on {run.get('device')}"
+    seconds = run.get("seconds") or 0
+    took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    tokens = run.get("tokens")
+    done = f"{tokens:,} tokens in {took}" if isinstance(tokens, int) else took
+    return f"{how} {who}, {where}, {done}"
+
+
 def train_summary(console: Console, s: dict) -> None:
     """The end of ``lstm train``: where the model is, how good it is, what to try next."""
     console.print()

@@ -247,6 +247,11 @@ def _resume(resume_path, corpus_path, given_model, given_train, valid, encoding,
                 f"{resume_path} holds no training state to resume; pass the "
                 f"{paths.resume_path(resume_path).name} file written next to the model"
             )
+    if ck.resume.get("engine") == "torchbridge":
+        raise LstmError(
+            f"{path} is the state of a run of lstmcli.torchbridge.train; resume it with "
+            f"torchrun --nproc-per-node N -m lstmcli.torchbridge.train CORPUS --resume {path}"
+        )
     cfg = ck.config
     for key, value in given_model.items():
         if value is not None and getattr(cfg, key) != value:
