@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -21,17 +22,22 @@ from lstmcli.tokenize import get_tokenizer
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_SERVERS = itertools.count()
+
+
 class Tmux:
     """A private tmux server with one 100×30 window running a command."""
 
     def __init__(self, command: str, env: dict[str, str]) -> None:
-        self.socket = f"lstm-test-{os.getpid()}"
+        self.socket = f"lstm-test-{os.getpid()}-{next(_SERVERS)}"  # one server per window
         self.env = env
         self("new-session", "-d", "-s", "t", "-x", "100", "-y", "30", command)
 
     def __call__(self, *args: str) -> str:
         r = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                           env=self.env, check=True)  # fmt: skip
+                           env=self.env)  # fmt: skip
+        if r.returncode != 0:
+            raise AssertionError(f"tmux {args[0]} failed: {r.stderr.strip()}")
         return r.stdout
 
     def screen(self) -> str:
@@ -116,7 +122,8 @@ def test_escape_quits_in_tmux(live):
 
 def test_stderr_redirected_says_it_needs_a_terminal(trained_en, tmp_path):
     """Textual draws on stderr: sent to a file, the screen would go there, not to tmux."""
-    env = {**os.environ, "LSTM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "LSTM_HOME": str(tmp_path / "home"), "TERM": "xterm-256color",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
     err = tmp_path / "err.txt"
     t = Tmux(f"{sys.executable} -m lstmcli live --model {trained_en} 2>{err}; echo EXIT=$?; "
              "sleep 60", env)  # fmt: skip
