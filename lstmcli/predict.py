@@ -20,6 +20,7 @@ import numpy as np
 from lstmcli import checkpoint, inference
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError, LstmError
+from lstmcli.textcache import encode_line
 from lstmcli.vocab import Vocab
 
 
@@ -91,17 +92,12 @@ class Predictor:
         if not text or not text.strip():
             raise DataError("the prompt is empty; give some text to continue")
         v = self.vocab
-        get, unk, eos = v.index.get, v.unk_id, v.eos_id
-        tokens, unknown, parts = [v.tokens[eos]], [], [np.array([eos], dtype=np.int32)]
+        tokens, unknown, parts = [v.tokens[v.eos_id]], [], [np.array([v.eos_id], np.int32)]
         for line, more in _lines(text.replace("\r\n", "\n")):
-            toks = self.tokenizer.tokenize_line(line)
-            line_ids = [get(t, unk) for t in toks]
-            if unk in line_ids:
-                unknown += [t for t, i in zip(toks, line_ids, strict=True) if t not in v]
-            if more and line.strip():
-                line_ids.append(eos)
-            tokens += [v.tokens[i] for i in line_ids]
-            parts.append(np.array(line_ids, dtype=np.int32))
+            part = encode_line(self.tokenizer, v, line, more)
+            tokens += part.tokens
+            unknown += part.unknown
+            parts.append(part.ids)
         if len(tokens) == 1:
             raise DataError(
                 f"the prompt gives no tokens with the model's {self.tokenizer.name} tokenizer"

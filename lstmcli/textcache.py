@@ -101,6 +101,19 @@ class Line(NamedTuple):
     unknown: list[str]
 
 
+def encode_line(tokenizer, vocab: Vocab, line: str, more: bool) -> Line:
+    """``line`` as a prompt reads it, with ``tokenizer`` (anything with ``tokenize_line``):
+    its tokens and ids, the ``<eos>`` after it when ``more`` lines follow and it is not
+    blank, and the words ``vocab`` lacks."""
+    get, unk, eos = vocab.index.get, vocab.unk_id, vocab.eos_id
+    toks = tokenizer.tokenize_line(line)
+    ids = [get(t, unk) for t in toks]
+    unknown = [t for t, i in zip(toks, ids, strict=True) if i == unk and t not in vocab]
+    if more and line.strip():
+        ids.append(eos)
+    return Line(np.array(ids, np.int32), [vocab.tokens[i] for i in ids], unknown)
+
+
 class Encoder:
     """:func:`lstmcli.complete.context_prompt` by line, each line kept while it stays in
     the text: as ``lstm predict`` reads a prompt, lines joined by ``<eos>`` (none after a
@@ -113,14 +126,7 @@ class Encoder:
         self._start = Line(np.array([eos], np.int32), [vocab.tokens[eos]], [])
 
     def _line(self, line: str, more: bool) -> Line:
-        v = self.vocab
-        get, unk, eos = v.index.get, v.unk_id, v.eos_id
-        toks = self.tokenizer.tokenize_line(line)
-        ids = [get(t, unk) for t in toks]
-        unknown = [t for t, i in zip(toks, ids, strict=True) if i == unk and t not in v]
-        if more and line.strip():
-            ids.append(eos)
-        return Line(np.array(ids, np.int32), [v.tokens[i] for i in ids], unknown)
+        return encode_line(self.tokenizer, self.vocab, line, more)
 
     def prompt(self, text: str) -> Prompt:
         """The prompt of ``text``; ends the pass of both caches."""
