@@ -99,15 +99,7 @@ def open_text(path: str | Path, encoding: str | None = None, fmt: str = "auto") 
         textio.check_not_binary(head, source)
         encoding = _detect(p, source)
     else:
-        try:
-            codec = codecs.lookup(encoding).name
-        except LookupError:
-            raise DataError(
-                f"unknown encoding {encoding!r}; pass a name Python knows, such as utf-8,"
-                " cp932 or euc-jp"
-            ) from None
-        if not codec.startswith(("utf-16", "utf-32")):  # these are full of NUL bytes
-            textio.check_not_binary(head, source)
+        textio.check_encoding(encoding, head, source)
         _strict(p, encoding, source)
     tf, blank = _scan(p, encoding, fmt)
     if blank:

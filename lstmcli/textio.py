@@ -68,6 +68,22 @@ def _japanese_score(text: str) -> int:
     return score
 
 
+def check_encoding(encoding: str, head: bytes, source: str = "input") -> str:
+    """The codec name of a declared ``encoding``; DataError when Python knows no such
+    encoding, or when ``head`` (the first bytes) looks binary for it (UTF-16 and UTF-32
+    text is full of NUL bytes, so those are not checked)."""
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise DataError(
+            f"unknown encoding {encoding!r}; pass a name Python knows, such as utf-8,"
+            " cp932 or euc-jp"
+        ) from None
+    if not codec.startswith(("utf-16", "utf-32")):
+        check_not_binary(head, source)
+    return codec
+
+
 def decode_bytes(
     data: bytes, encoding: str | None = None, *, source: str = "input"
 ) -> tuple[str, str]:
@@ -79,15 +95,7 @@ def decode_bytes(
     if encoding is None:
         check_not_binary(data, source)
     else:
-        try:
-            codec = codecs.lookup(encoding).name
-        except LookupError:
-            raise DataError(
-                f"unknown encoding {encoding!r}; pass a name Python knows, such as utf-8,"
-                " cp932 or euc-jp"
-            ) from None
-        if not codec.startswith(("utf-16", "utf-32")):  # these are full of NUL bytes
-            check_not_binary(data, source)
+        codec = check_encoding(encoding, data, source)
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as e:
