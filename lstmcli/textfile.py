@@ -286,4 +286,4 @@ def _body(p: Path, encoding: str) -> tuple[int, int | None]:
 
 def _clean_aozora_line(line: str) -> str:
     """One line as ``textio.clean_aozora`` leaves it: no ruby, notes or ``｜``, stripped."""
-    return textio._remove_notes(textio._RUBY.sub("", line)).replace("｜", "").strip()
+    return textio.strip_markup(line).strip()

@@ -184,6 +184,12 @@ def _remove_notes(text: str) -> str:
     return "".join(out)
 
 
+def strip_markup(text: str) -> str:
+    """``text`` without Aozora Bunko's ruby ``《…》``, ruby start marks ``｜`` and ``［＃…］``
+    notes (none spans a line: a line at a time gives the same)."""
+    return _remove_notes(_RUBY.sub("", text)).replace("｜", "")
+
+
 def clean_aozora(text: str) -> str:
     """Strip Aozora Bunko markup and return the body text.
 
@@ -199,7 +205,7 @@ def clean_aozora(text: str) -> str:
     footer = _FOOTER.search(text)
     if footer:
         text = text[: footer.start()]
-    text = _remove_notes(_RUBY.sub("", text)).replace("｜", "")
+    text = strip_markup(text)
     lines = [line.strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
 
