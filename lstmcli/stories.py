@@ -16,7 +16,8 @@ or ``My friend Mari's favourite cake is the``) is answered with that same cake. 
 them, daily-life lines and lines stating Mari's favourite cake fill out the world.
 
 A :class:`Recipe` says how often each part appears: how many filler sentences, how often
-someone else's cake comes first (a rival), how many lines of each kind. The default recipe
+someone else's cake comes first (a rival), how often words stand between whoever has the
+cake and the cake (detail), how many lines of each kind. The default recipe
 makes the bundled corpora; others make corpora for experiments and fresh test episodes::
 
     python -m lstmcli.stories ja --set filler_counts=0,0,1,2 --set rival=0.25 --set scenes=6000
@@ -77,6 +78,7 @@ class Recipe:
     filler_counts: tuple[int, ...] = (1, 2, 2, 3, 3, 3, 4, 4, 5, 6)  # sentences cue → question
     opener: float = 0.6  # a sentence setting the scene before the cue
     rival: float = 0.0  # someone else's cake named before Mari's
+    detail: float = 0.0  # the cue (and rival) sentence with words between who and the cake
     nocue: float = 0.0  # an episode without its cue: nothing said before, any cake answers
     more: float = 0.5  # a second sentence about the cake, right after the cue
     closer: float = 0.35  # a sentence after the answer
@@ -161,6 +163,16 @@ def _sentence(g: Grammar, key: str, rng: random.Random, bound: dict[str, str]) -
     return s
 
 
+def _detailed(g: Grammar, key: str, rng: random.Random, r: Recipe, bound: dict[str, str]) -> str:
+    """``key``, or with probability ``r.detail`` its ``KEY_detail`` list, whose sentences put
+    a few words (when, where, how, with whom: slot ``{detail}``, drawn here) between the one
+    who has the cake and the cake, so whose cake it is must be carried past them."""
+    if not _happens(rng, r.detail):
+        return key
+    bound["detail"] = expand("{details}", g.lex, rng)
+    return f"{key}_detail"
+
+
 def episode(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
     """Opener?, cue, more about the cake?, filler, the question with its answer, closer?"""
     cake = pick(rng, g.cakes)
@@ -175,12 +187,12 @@ def episode(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
     rival = -1
     if _happens(rng, r.rival):
         rival = len(s)
-        s.append(_sentence(g, "rival", rng, bound))
+        s.append(_sentence(g, _detailed(g, "rival", rng, r, bound), rng, bound))
     cue = len(s)
     if _happens(rng, r.nocue):
         cue = -1
     else:
-        s.append(_sentence(g, "cue", rng, bound))
+        s.append(_sentence(g, _detailed(g, "cue", rng, r, bound), rng, bound))
         if _happens(rng, r.more):
             s.append(_sentence(g, "cue_more", rng, bound))
     start = len(s)

@@ -97,6 +97,32 @@ def test_a_recipe_changes_distances_rivals_and_answers(lang):
     assert stories.make_corpus(lang, 0, recipe) == text != stories.make_corpus(lang, 0)
 
 
+def _form(template: str, bound: dict[str, str]) -> re.Pattern:
+    """A template as a pattern: bound slots as given, ``{detail}`` captured, the rest any."""
+    out = re.escape(template)
+    out = re.sub(r"\\\[(.*?)\\\]", lambda m: "(?:" + m.group(1).replace("\\|", "|") + ")", out)
+    for name, value in bound.items():
+        out = out.replace(re.escape("{" + name + "}"), re.escape(value))
+    out = out.replace(re.escape("{detail}"), "(?P<detail>.+)")
+    return re.compile(re.sub(r"\\\{\w+\\\}", ".+", out) + "$", re.IGNORECASE)
+
+
+def test_detail_puts_words_between_who_and_the_cake_in_cue_and_rival(lang):
+    g = stories.load_grammar(lang)
+    recipe = stories.Recipe(weights=(1, 0, 0), rival=1.0, detail=1.0, scenes=300)
+    for sc in stories.generate(lang, 6, recipe):
+        for i, key, cake in ((sc.cue, "cue", sc.cake), (sc.rival, "rival", sc.other)):
+            forms = [_form(t, {"cake": sc.cake, "other_cake": sc.other})
+                     for t in g.lex[f"{key}_detail"]]  # fmt: skip
+            hits = [m for f in forms if (m := f.match(sc.sentences[i]))]
+            assert hits and all(m.group("detail").strip(" ,、") for m in hits), sc.sentences[i]
+            assert mentions(sc.sentences[i], cake, lang)
+        assert ("麻里" if lang == "ja" else "Mari") not in sc.sentences[sc.rival]
+    plain = stories.Recipe(weights=(1, 0, 0), rival=1.0, scenes=300)
+    assert stories.make_corpus(lang, 6, plain) != stories.make_corpus(lang, 6, recipe)
+    assert stories.Recipe().detail == 0.0  # off: the bundled corpora are byte for byte as before
+
+
 def test_an_episode_without_its_cue_names_its_cake_only_in_the_answer(lang):
     recipe = stories.Recipe(weights=(1, 0, 0), nocue=0.5, scenes=300)
     scenes = stories.generate(lang, 4, recipe)
