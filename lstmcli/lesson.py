@@ -33,10 +33,13 @@ from lstmcli.stories import Recipe
 
 # After the first stage, 40 % of the episodes name a friend's cake before Mari's (the
 # answer is Mari's), and 20 % have no cue (the answer is any cake, so a question asked out
-# of the blue gets no favourite).
-RIVAL, NOCUE = 0.4, 0.2
+# of the blue gets no favourite); in 40 % of the cue and rival sentences a few words (when,
+# where, how, with whom) stand between the one who has the cake and the cake, so the
+# memory holds whose cake it is past words the templates would not otherwise put there.
+RIVAL, NOCUE, DETAIL = 0.4, 0.2, 0.4
 # Episodes only (weights 1, 0, 0), growing apart. The recipes leave the rest of the
-# generator as it is, so the words, cakes and sentences are those of the bundled corpora.
+# generator as it is, so the words, cakes and sentences are those of the bundled corpora,
+# but for the detail forms (``cue_detail``, ``rival_detail``), which only stages use.
 STAGES: dict[str, tuple[str, Recipe]] = {
     "cue": (
         "the cue sentence, then the question: nothing between",
@@ -44,7 +47,8 @@ STAGES: dict[str, tuple[str, Recipe]] = {
     ),
     "near": (
         "a scene-setting sentence may come first, and none or one sentence of filler between;"
-        " now and then a friend's cake before Mari's, or no cue at all",
+        " now and then a friend's cake before Mari's, or no cue at all, and words between who"
+        " has the cake and the cake",
         Recipe(
             weights=(1, 0, 0),
             filler_counts=(0, 1),
@@ -52,12 +56,14 @@ STAGES: dict[str, tuple[str, Recipe]] = {
             closer=0.0,
             rival=RIVAL,
             nocue=NOCUE,
+            detail=DETAIL,
         ),
     ),
     "far": (
         "one to three sentences between, sometimes a second sentence about the cake; now and"
-        " then a friend's cake before Mari's, or no cue at all",
-        Recipe(weights=(1, 0, 0), filler_counts=(1, 2, 3), rival=RIVAL, nocue=NOCUE),
+        " then a friend's cake before Mari's, or no cue at all, and words between who has the"
+        " cake and the cake",
+        Recipe(weights=(1, 0, 0), filler_counts=(1, 2, 3), rival=RIVAL, nocue=NOCUE, detail=DETAIL),
     ),
 }
 DEFAULT = "cue:1200,near:600,far:600"

@@ -55,8 +55,10 @@ PRESETS: dict[str, dict[str, object]] = {
     # and a forget bias of 5 so the cell keeps the cue from the first update (at 1 and 3 the
     # link formed on some seeds only); 10 % of the input words read as <unk>, so an unknown
     # word between cue and question does not break the memory, and the write of a cake does
-    # not hang on the words around it; Adam at 0.01, the rate falling linearly
-    # to zero over the epochs after the stages (lstmcli.lesson; measurements in the README).
+    # not hang on the words around it (and the stages' cue and rival sentences put words
+    # of their own between who has the cake and the cake); Adam at 0.01, the rate falling
+    # linearly to zero over the epochs after the stages (lstmcli.lesson; measurements in
+    # the README).
     "lesson": {
         "num_layers": 1,
         "hidden_size": 256,

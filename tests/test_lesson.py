@@ -39,6 +39,10 @@ def test_a_stage_survives_the_model_file_as_a_dict():
         assert lesson.Stage.from_dict(s.to_dict()) == s
     with pytest.raises(LstmError, match="lesson is incomplete"):
         lesson.Stage.from_dict({"name": "cue"})
+    # a model written before recipes had ``detail`` regenerates its stages as they were
+    old = lesson.parse("far:5")[0].to_dict()
+    del old["recipe"]["detail"]
+    assert lesson.Stage.from_dict(old).recipe.detail == 0.0
 
 
 @pytest.mark.parametrize("lang", stories.LANGS)
@@ -52,5 +56,7 @@ def test_stage_texts_are_episodes_that_grow_apart(lang):
         assert {sc.kind for sc in scenes} == {"episode"}
         fillers = {sc.filler[1] - sc.filler[0] for sc in scenes}
         assert fillers == set(stage.recipe.filler_counts)
+    # the cue stage as plain as the corpus; the later ones put words between who and cake
+    assert stages[0].recipe.detail == 0 < stages[1].recipe.detail == stages[2].recipe.detail
     with pytest.raises(LstmError, match="no stories in 'fr'"):
         lesson.texts(stages, "fr")
