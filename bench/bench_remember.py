@@ -19,8 +19,8 @@ worst over the seeds:
   sentences and by the number of tokens from the cue's cake to the end of the question;
 - **hand-written prompts**, none of them in the corpus, in two sets: the *dev* set
   (``bench/prompts/remember-LANG.txt``), measured while the lesson was chosen, and the
-  *test* set (``remember-LANG-test.txt``), written after it and measured only on the chosen
-  preset's models:
+  *test* set (``remember-LANG-test.txt``), written after it (and measured since on later
+  candidates too, so no longer strictly held out; the README says which):
   top-1 recall when the cue sentence comes right before the question (*near*), two to four
   sentences earlier (*far*), in one long sentence running on into the question (*seed*),
   with someone else's cake named too (*distractor*), and with words the corpus lacks, read
