@@ -17,10 +17,11 @@ worst over the seeds:
   the corpus generator with a seed nothing else uses (``--episode-seed``, 777: the corpora
   use 0, the lesson's stages 1, 2, 3, the training's probe 12345), by the number of filler
   sentences and by the number of tokens from the cue's cake to the end of the question;
-- **hand-written prompts**, none of them in the corpus, in two sets: the *dev* set
-  (``bench/prompts/remember-LANG.txt``), measured while the lesson was chosen, and the
-  *test* set (``remember-LANG-test.txt``), written after it (and measured since on later
-  candidates too, so no longer strictly held out; the README says which):
+- **hand-written prompts**, none of them in the corpus, in three sets: the *dev* set
+  (``bench/prompts/remember-LANG.txt``), measured while the lesson was chosen, the *test*
+  set (``remember-LANG-test.txt``), written after the first lesson (and measured since on
+  later candidates too, so no longer strictly held out), and *test2*
+  (``remember-LANG-test2.txt``), written after the lesson with detail forms was chosen:
   top-1 recall when the cue sentence comes right before the question (*near*), two to four
   sentences earlier (*far*), in one long sentence running on into the question (*seed*),
   with someone else's cake named too (*distractor*), and with words the corpus lacks, read
@@ -28,7 +29,7 @@ worst over the seeds:
   prompts with no cue, the largest probability any one cake gets (it should stay near
   1/12: the model must not just have a favourite);
 - the seed sentence of the project (Japanese): its top candidates and any ``<unk>`` in it;
-- the targets, PASS or FAIL on the worst seed, in both sets: ≥ 90 % near, far and seed,
+- the targets, PASS or FAIL on the worst seed, in every set: ≥ 90 % near, far and seed,
   ≥ 80 % distractor, no-cue largest p ≤ 0.3, fresh episodes ≥ 97 %, validation perplexity
   < 1.98 (ja) / 2.16 (en).
 
@@ -63,11 +64,14 @@ from lstmcli import inference, stories, textio, training  # noqa: E402
 from lstmcli.predict import Predictor, Prompt  # noqa: E402
 
 TRAIN_ARGS = {"ja": [], "en": ["--lang", "en"]}  # the bundled corpus of each language
-# hand-written prompts: "dev" was used while the lesson was chosen, "test" only after
+# hand-written prompts: "dev" was used while the lesson was chosen; "test" was written after
+# the first lesson and measured on later candidates too; "test2" after the lesson with
+# detail forms, measured once on its models
 PROMPTS = {
     lang: {
         "dev": ROOT / "bench" / "prompts" / f"remember-{lang}.txt",
         "test": ROOT / "bench" / "prompts" / f"remember-{lang}-test.txt",
+        "test2": ROOT / "bench" / "prompts" / f"remember-{lang}-test2.txt",
     }
     for lang in stories.LANGS
 }
@@ -78,7 +82,7 @@ SEED_SENTENCE = (
 BUCKETS = ((0, 19), (20, 39), (40, 59), (60, 10_000))  # tokens from the cue's cake to the end
 EPISODE_SEED = 777  # corpora 0, lesson stages 1, 2, 3, the training's recall probe 12345
 KINDS = ("near", "far", "seed", "distractor", "unknown")  # hand-written kinds, top-1 recall
-SETS = ("dev", "test")  # the two prompt files of each language
+SETS = ("dev", "test", "test2")  # the prompt files of each language
 TARGETS = {"near": 0.9, "far": 0.9, "seed": 0.9, "distractor": 0.8}  # "unknown": reported
 SIGN = {">=": "≥", "<=": "≤", "<": "<"}  # how a target prints
 VALID_PPL = {"ja": 1.98, "en": 2.16}  # the best validation perplexity must stay below
@@ -227,6 +231,11 @@ def fresh_episodes(pred: Predictor, lang: str, n: int, seed: int) -> dict:
         "cakes": len(g.cakes),
         "seed": seed,
     }
+
+
+def hand_key(which: str) -> str:
+    """Where a run's figures for prompt set ``which`` are: "hand", "hand_test", …"""
+    return "hand" if which == "dev" else f"hand_{which}"
 
 
 def read_prompts(lang: str, which: str = "dev") -> list[tuple[str, str]]:
@@ -399,8 +408,8 @@ def measure(
     if s and expected is not None and s["split_tokens"] >= 0:
         s["corpus_changed"] = s["split_tokens"] != expected  # edited since training
     result["fresh"] = fresh_episodes(pred, lang, episodes, episode_seed)
-    result["hand"] = hand_written(pred, lang, "dev")
-    result["hand_test"] = hand_written(pred, lang, "test")
+    for w in SETS:
+        result[hand_key(w)] = hand_written(pred, lang, w)
     if lang == "ja":
         result["seed_sentence"] = seed_sentence(pred)
     return result
@@ -415,7 +424,7 @@ def figures(r: dict) -> dict[str, float | None]:
         "fresh": r["fresh"]["all"]["recall"],
     }
     for w in SETS:
-        hand = r["hand" if w == "dev" else "hand_test"]
+        hand = r[hand_key(w)]
         kinds, nocue = hand["kinds"], hand["nocue"]
         out |= {f"{k}/{w}": kinds[k]["recall"] if k in kinds else None for k in KINDS}
         out[f"nocue/{w}"] = max(x["max_p"] for x in nocue) if nocue else None
@@ -498,7 +507,7 @@ def show(r: dict, m: dict) -> None:
         if d["n"]:
             print(f"  {name:>7} tokens from cue to answer   {_pct(d)}   mean p {d['mean_p']:.2f}")
     for w in SETS:
-        h = r["hand" if w == "dev" else "hand_test"]
+        h = r[hand_key(w)]
         print(f"hand-written prompts, {w} set (not in the corpus), each frame with all 12 cakes:")
         for kind, d in h["kinds"].items():
             print(f"  {kind:<10} {_pct(d)}   mean p {d['mean_p']:.2f}")

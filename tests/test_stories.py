@@ -232,8 +232,13 @@ SEED_SENTENCE = (
 KINDS = {  # prompts of each kind in the dev and the test file
     "dev": {"near": 6, "far": 6, "seed": 3, "distractor": 4, "nocue": 4, "unknown": 4},
     "test": {"near": 4, "far": 4, "seed": 2, "distractor": 4, "nocue": 2, "unknown": 2},
+    "test2": {"near": 4, "far": 4, "seed": 2, "distractor": 4, "nocue": 2, "unknown": 2},
 }
-PROMPT_FILES = {"dev": "remember-{lang}.txt", "test": "remember-{lang}-test.txt"}
+PROMPT_FILES = {
+    "dev": "remember-{lang}.txt",
+    "test": "remember-{lang}-test.txt",
+    "test2": "remember-{lang}-test2.txt",
+}
 
 
 @pytest.fixture(params=PROMPT_FILES)
