@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,17 +24,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def train_command(corpus: Path, out: Path, seed: int, epochs: int) -> list[str]:
-    return [sys.executable, "-m", "lstmcli", "train", str(corpus), "--preset", "tiny",
-            "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--quiet"]  # fmt: skip
-
-
-def environment(home: Path) -> dict[str, str]:
-    return {**os.environ, "LSTM_HOME": str(home), "OPENBLAS_NUM_THREADS": "1",
-            "PYTHONPATH": str(ROOT)}  # fmt: skip
+from tinyrun import environment, train_command, write_corpus
 
 
 def read_once(out: Path, env: dict[str, str]) -> tuple[str, str]:
@@ -64,9 +55,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lstm-race-") as tmp:
         tmp = Path(tmp)
-        corpus = tmp / "corpus.txt"
-        lines = (ROOT / "corpora" / "tales-en.txt").read_text(encoding="utf-8").splitlines()
-        corpus.write_text("\n".join(lines[:1500]) + "\n", encoding="utf-8")
+        corpus = write_corpus(tmp / "corpus.txt", 1500)
         shared = tmp / "shared"
         shared.mkdir()
         out = shared / "model.safetensors"
@@ -74,7 +63,7 @@ def main() -> None:
 
         t0 = time.perf_counter()
         writers = [
-            subprocess.Popen(train_command(corpus, out, seed, args.epochs), env=env,
+            subprocess.Popen(train_command(corpus, out, args.epochs, seed), env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             for seed in range(args.writers)
         ]  # fmt: skip
@@ -113,7 +102,7 @@ def main() -> None:
         final = checkpoint.load(out)
         seed = final.train["seed"]
         alone = tmp / "alone"
-        subprocess.run(train_command(corpus, alone / "model.safetensors", seed, args.epochs),
+        subprocess.run(train_command(corpus, alone / "model.safetensors", args.epochs, seed),
                        env=environment(alone / "home"), check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         ref = checkpoint.load(alone / "model.safetensors")

@@ -30,19 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tinyrun import environment, train_command, write_corpus
+
 CLOCK = ("seconds", "tokens_per_s")  # history fields that measure time, not training
+SIZE = ("--hidden", "128", "--embed", "128")  # the tiny preset, a little wider
 
 
 def command(corpus: Path, out: Path, epochs: int) -> list[str]:
-    return [sys.executable, "-m", "lstmcli", "train", str(corpus), "--preset", "tiny",
-            "--hidden", "128", "--embed", "128", "--epochs", str(epochs), "--seed", "0",
-            "--out", str(out), "--quiet"]  # fmt: skip
-
-
-def environment(folder: Path) -> dict[str, str]:
-    return {**os.environ, "LSTM_HOME": str(folder / "home"), "OPENBLAS_NUM_THREADS": "1",
-            "PYTHONPATH": str(ROOT)}  # fmt: skip
+    return train_command(corpus, out, epochs, 0, *SIZE)
 
 
 def temps(folder: Path, pid: int | None = None) -> list[str]:
@@ -89,14 +86,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lstm-kill-") as tmp:
         tmp = Path(tmp)
-        corpus = tmp / "corpus.txt"
-        lines = (ROOT / "corpora" / "tales-en.txt").read_text(encoding="utf-8").splitlines()
-        corpus.write_text("\n".join(lines[:600]) + "\n", encoding="utf-8")
+        corpus = write_corpus(tmp / "corpus.txt", 600)
         ref = tmp / "ref"
         ref.mkdir()
         t0 = time.perf_counter()
         subprocess.run(command(corpus, ref / "m.safetensors", args.epochs), check=True,
-                       env=environment(ref), stdout=subprocess.DEVNULL)  # fmt: skip
+                       env=environment(ref / "home"), stdout=subprocess.DEVNULL)  # fmt: skip
         t_ref = time.perf_counter() - t0
         print(f"reference run: {t_ref:.1f} s, {args.epochs} epochs")
 
@@ -113,8 +108,10 @@ def main() -> None:
                 cmd = command(corpus, out, args.epochs)
                 if last.exists():
                     cmd += ["--resume", str(last)]
-                proc = subprocess.Popen(cmd, env=environment(run), stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)  # fmt: skip
+                proc = subprocess.Popen(
+                    cmd, env=environment(run / "home"), stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )  # fmt: skip
                 at_write = stops % 2 == 1
                 wait = 2 * t_ref if at_write else rng.uniform(0.3, max(0.6, t_ref / 2))
                 deadline = time.monotonic() + wait
