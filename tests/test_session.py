@@ -128,12 +128,18 @@ def test_budget_leaves_the_update_unfinished_until_all_is_read(en):
     assert_same(pairs(u.suggestions), predict_next(en, text, 3))
 
 
-def test_each_sentence_is_tokenized_once_while_it_stays_the_same(en):
-    s = Session(en, 3)
-    calls = []
+def tokenize_calls(s: Session) -> list[str]:
+    """The lines the session's tokenizer is asked to read from now on, in order."""
+    calls: list[str] = []
     inner = s.predictor.tokenizer._tokenizer
     real = inner.tokenize_line
     inner.tokenize_line = lambda line: calls.append(line) or real(line)
+    return calls
+
+
+def test_each_sentence_is_tokenized_once_while_it_stays_the_same(en):
+    s = Session(en, 3)
+    calls = tokenize_calls(s)
     s.update("Mari likes the cake. My sister ")
     s.update("Mari likes the cake. My sister a")
     s.update("Mari likes the cake. My sister at")
@@ -315,10 +321,7 @@ def test_the_caches_stay_within_their_bound(en, monkeypatch):
 
 def test_lines_are_tokenized_once_while_they_stay_in_the_text(en):
     s = Session(en, 3)
-    calls = []
-    inner = s.predictor.tokenizer._tokenizer
-    real = inner.tokenize_line
-    inner.tokenize_line = lambda line: calls.append(line) or real(line)
+    calls = tokenize_calls(s)
     text = long_text(en, 40)
     s.update(text)
     calls.clear()
