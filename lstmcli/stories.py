@@ -163,14 +163,16 @@ def _sentence(g: Grammar, key: str, rng: random.Random, bound: dict[str, str]) -
     return s
 
 
-def _detailed(g: Grammar, key: str, rng: random.Random, r: Recipe, bound: dict[str, str]) -> str:
-    """``key``, or with probability ``r.detail`` its ``KEY_detail`` list, whose sentences put
-    a few words (when, where, how, with whom: slot ``{detail}``, drawn here) between the one
-    who has the cake and the cake, so whose cake it is must be carried past them."""
+def _detailed(
+    g: Grammar, key: str, rng: random.Random, r: Recipe, bound: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """``key`` and ``bound``, or with probability ``r.detail`` its ``KEY_detail`` list, whose
+    sentences put a few words (when, where, how, with whom: slot ``{detail}``, drawn here)
+    between the one who has the cake and the cake, so whose cake it is must be carried past
+    them, and ``bound`` with those words."""
     if not _happens(rng, r.detail):
-        return key
-    bound["detail"] = expand("{details}", g.lex, rng)
-    return f"{key}_detail"
+        return key, bound
+    return f"{key}_detail", bound | {"detail": expand("{details}", g.lex, rng)}
 
 
 def episode(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
@@ -187,12 +189,14 @@ def episode(g: Grammar, rng: random.Random, r: Recipe = Recipe()) -> Scene:
     rival = -1
     if _happens(rng, r.rival):
         rival = len(s)
-        s.append(_sentence(g, _detailed(g, "rival", rng, r, bound), rng, bound))
+        key, words = _detailed(g, "rival", rng, r, bound)
+        s.append(_sentence(g, key, rng, words))
     cue = len(s)
     if _happens(rng, r.nocue):
         cue = -1
     else:
-        s.append(_sentence(g, _detailed(g, "cue", rng, r, bound), rng, bound))
+        key, words = _detailed(g, "cue", rng, r, bound)
+        s.append(_sentence(g, key, rng, words))
         if _happens(rng, r.more):
             s.append(_sentence(g, "cue_more", rng, bound))
     start = len(s)
