@@ -42,10 +42,11 @@ import numpy as np
 from lstmcli import inference
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError, LstmError
+from lstmcli.textcache import Prompt
 from lstmcli.vocab import SPECIALS
 
 if TYPE_CHECKING:
-    from lstmcli.predict import Predictor, Prompt
+    from lstmcli.predict import Predictor
 
 
 class Completion(NamedTuple):
@@ -110,8 +111,6 @@ def split_partial(tokenizer: tok.Tokenizer, text: str) -> tuple[str, str]:
 
 def context_prompt(predictor: Predictor, context: str) -> Prompt:
     """The context as the model reads it; an empty one is the start of a line, ``<eos>``."""
-    from lstmcli.predict import Prompt
-
     if context.strip():
         try:
             return predictor.encode(context)

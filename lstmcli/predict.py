@@ -20,17 +20,8 @@ import numpy as np
 from lstmcli import checkpoint, inference
 from lstmcli import tokenize as tok
 from lstmcli.errors import DataError, LstmError
-from lstmcli.textcache import encode_line
+from lstmcli.textcache import Prompt, encode_line
 from lstmcli.vocab import Vocab
-
-
-@dataclass
-class Prompt:
-    """A prompt as the model sees it."""
-
-    tokens: list[str]  # the tokens fed, in order; unknown words appear as <unk>
-    ids: np.ndarray  # (T,) int ids
-    unknown: list[str]  # words of the prompt that the vocabulary lacks
 
 
 @dataclass

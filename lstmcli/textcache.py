@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
@@ -22,7 +23,6 @@ import numpy as np
 from lstmcli import tokenize as tok
 
 if TYPE_CHECKING:
-    from lstmcli.predict import Prompt
     from lstmcli.vocab import Vocab
 
 MIN_ENTRIES = 4096  # kept beyond what a pass used
@@ -92,6 +92,16 @@ class SentenceCache:
         return [t for piece in self._cut.split(line) if piece for t in get(piece)]
 
 
+@dataclass
+class Prompt:
+    """A prompt as the model sees it (what :meth:`lstmcli.predict.Predictor.encode` and
+    :meth:`Encoder.prompt` give)."""
+
+    tokens: list[str]  # the tokens fed, in order; unknown words appear as <unk>
+    ids: np.ndarray  # (T,) int ids
+    unknown: list[str]  # words of the prompt that the vocabulary lacks
+
+
 class Line(NamedTuple):
     """One line of a prompt: its ids and tokens (the vocabulary's strings, ``<unk>`` for a
     word it lacks) with the ``<eos>`` after it, and the words the vocabulary lacks."""
@@ -130,8 +140,6 @@ class Encoder:
 
     def prompt(self, text: str) -> Prompt:
         """The prompt of ``text``; ends the pass of both caches."""
-        from lstmcli.predict import Prompt
-
         parts = [self._start]
         if text.strip():
             lines = text.replace("\r\n", "\n").split("\n")
